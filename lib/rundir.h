@@ -1,0 +1,12 @@
+/*
+ * lib/rundir.h - the private runtime directory for vmws sockets.
+ */
+#ifndef VMWS_RUNDIR_H
+#define VMWS_RUNDIR_H
+
+/* $XDG_RUNTIME_DIR/vmws when that is usable, else /tmp/vmws-UID. Created
+ * with mode 0700 and checked: a directory, not a link, owned by us, no
+ * access for group or others. Returns NULL with *err set otherwise. */
+char *vmws_runtime_dir(char **err);
+
+#endif
