@@ -68,3 +68,18 @@ vmws_runtime_dir(char **err)
    }
    return NULL;
 }
+
+char *
+vmws_runtime_path(const char *key, const char *suffix, char **err)
+{
+   char *dir = vmws_runtime_dir(err);
+   if (!dir) {
+      return NULL;
+   }
+   char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, key, -1);
+   sum[20] = '\0';
+   char *p = g_strdup_printf("%s/vm-%s%s", dir, sum, suffix);
+   g_free(sum);
+   g_free(dir);
+   return p;
+}

@@ -10,3 +10,11 @@
 char *vmws_runtime_dir(char **err);
 
 #endif
+
+#ifndef VMWS_RUNDIR_PATH_DECL
+#define VMWS_RUNDIR_PATH_DECL
+/* A path in the runtime directory named after a key (a VM's .vmx path):
+ * "<dir>/vm-<first 20 hex digits of SHA-256(key)><suffix>". Short enough
+ * for a socket address whatever the key's length. */
+char *vmws_runtime_path(const char *key, const char *suffix, char **err);
+#endif

@@ -1,0 +1,276 @@
+/*
+ * vmx/power.c - the power state machine and the /vm/cmd request queue.
+ *
+ * States: poweredOff, poweringOn, poweredOn, paused, suspending, suspended,
+ * poweringOff. Every transition is published in /vm/runtime/powerState and
+ * logged; a failed operation leaves the VM in a well-defined state with the
+ * reason in /vm/runtime/lastError and the log.
+ */
+#include "vmx/vmx.h"
+#include "vmx/vmxlog.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+void
+vmx_set_power_state(vmx *v, const char *state)
+{
+   if (v->power_state && strcmp(v->power_state, state) == 0) {
+      return;
+   }
+   vmxlog("Power state: %s -> %s", v->power_state ? v->power_state : "(none)", state);
+   v->power_state = state;
+   vmdb_set_str(v->ctx, "/vm/runtime/powerState", state);
+}
+
+static bool
+is(vmx *v, const char *s)
+{
+   return strcmp(v->power_state, s) == 0;
+}
+
+static int
+op_fail(vmx *v, char **err, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+static int
+op_fail(vmx *v, char **err, const char *fmt, ...)
+{
+   va_list ap;
+   va_start(ap, fmt);
+   char *msg = g_strdup_vprintf(fmt, ap);
+   va_end(ap);
+   vmxlog("Error: %s", msg);
+   vmdb_set_str(v->ctx, "/vm/runtime/lastError", msg);
+   *err = msg;
+   return -1;
+}
+
+static gboolean
+uptime_tick(gpointer data)
+{
+   vmx *v = data;
+   gint64 secs = (g_get_monotonic_time() - v->power_on_mono) / G_USEC_PER_SEC;
+   vmdb_set_int(v->ctx, "/vm/stats/uptimeSec", secs);
+   return G_SOURCE_CONTINUE;
+}
+
+int
+vmx_power_on(vmx *v, char **err)
+{
+   if (!is(v, "poweredOff")) {
+      return op_fail(v, err, "cannot power on: the virtual machine is %s", v->power_state);
+   }
+   vmx_set_power_state(v, "poweringOn");
+   vmdb_set_str(v->ctx, "/vm/runtime/lastError", "");
+   vmx_hw_config hw;
+   char *why = NULL;
+   if (!vmx_hw_config_read(v->cfg, &hw, &why)) {
+      op_fail(v, err, "%s: %s", v->vmx_path, why);
+      g_free(why);
+      vmx_set_power_state(v, "poweredOff");
+      return -1;
+   }
+   v->machine = vmx_machine_create(&hw, &why);
+   if (!v->machine) {
+      op_fail(v, err, "power on failed: %s", why);
+      g_free(why);
+      vmx_set_power_state(v, "poweredOff");
+      return -1;
+   }
+   vmdb_tx_begin(v->ctx);
+   vmdb_set_int(v->ctx, "/vm/runtime/memsizeMB", (int64_t)hw.memsize_mb);
+   vmdb_set_int(v->ctx, "/vm/runtime/numvcpus", hw.numvcpus);
+   vmdb_set_str(v->ctx, "/vm/runtime/monitor/requested", hw.monitor_requested);
+   vmdb_set_str(v->ctx, "/vm/runtime/machine", vmx_machine_kind(v->machine));
+   vmdb_set_int(v->ctx, "/vm/runtime/powerOnTime", (int64_t)time(NULL));
+   vmdb_set_int(v->ctx, "/vm/stats/uptimeSec", 0);
+   vmdb_tx_commit(v->ctx);
+   v->power_on_mono = g_get_monotonic_time();
+   v->uptime_timer = g_timeout_add_seconds(1, uptime_tick, v);
+   vmx_set_power_state(v, "poweredOn");
+   return 0;
+}
+
+static void
+teardown(vmx *v)
+{
+   if (v->uptime_timer) {
+      g_source_remove(v->uptime_timer);
+      v->uptime_timer = 0;
+   }
+   vmx_machine_destroy(v->machine);
+   v->machine = NULL;
+}
+
+int
+vmx_power_off(vmx *v, bool soft, char **err)
+{
+   if (!is(v, "poweredOn") && !is(v, "paused")) {
+      return op_fail(v, err, "cannot power off: the virtual machine is %s", v->power_state);
+   }
+   if (soft) {
+      if (is(v, "paused")) {
+         return op_fail(v, err, "cannot shut down the guest while the virtual machine is paused");
+      }
+      if (vmx_machine_request_shutdown(v->machine)) {
+         vmxlog("Soft power off: asked the guest to shut down");
+         return 0; /* the machine reports when the guest has powered off */
+      }
+      vmxlog("Soft power off: the machine runs no guest OS that could shut down; "
+             "powering off");
+   }
+   vmx_set_power_state(v, "poweringOff");
+   teardown(v);
+   vmdb_tx_begin(v->ctx);
+   vmdb_set_str(v->ctx, "/vm/runtime/monitor/chosen", "");
+   vmdb_set_str(v->ctx, "/vm/runtime/machine", "");
+   vmdb_tx_commit(v->ctx);
+   vmx_set_power_state(v, "poweredOff");
+   vmx_schedule_exit(v, 0);
+   return 0;
+}
+
+int
+vmx_reset(vmx *v, char **err)
+{
+   if (!is(v, "poweredOn") && !is(v, "paused")) {
+      return op_fail(v, err, "cannot reset: the virtual machine is %s", v->power_state);
+   }
+   char *why = NULL;
+   if (vmx_machine_reset(v->machine, &why) < 0) {
+      op_fail(v, err, "reset failed: %s", why);
+      g_free(why);
+      return -1;
+   }
+   vmxlog("Reset");
+   v->power_on_mono = g_get_monotonic_time();
+   vmx_set_power_state(v, "poweredOn");
+   return 0;
+}
+
+int
+vmx_suspend(vmx *v, char **err)
+{
+   if (!is(v, "poweredOn") && !is(v, "paused")) {
+      return op_fail(v, err, "cannot suspend: the virtual machine is %s", v->power_state);
+   }
+   const char *before = v->power_state;
+   vmx_set_power_state(v, "suspending");
+   /* Saving a checkpoint needs every device's save callbacks and the
+    * checkpoint file format; until they exist the VM keeps running. */
+   op_fail(v, err, "cannot suspend: this build has no checkpoint support yet; the virtual "
+                   "machine keeps running");
+   vmx_set_power_state(v, before);
+   return -1;
+}
+
+int
+vmx_pause(vmx *v, char **err)
+{
+   if (!is(v, "poweredOn")) {
+      return op_fail(v, err, "cannot pause: the virtual machine is %s", v->power_state);
+   }
+   char *why = NULL;
+   if (vmx_machine_pause(v->machine, &why) < 0) {
+      op_fail(v, err, "pause failed: %s", why);
+      g_free(why);
+      return -1;
+   }
+   vmx_set_power_state(v, "paused");
+   return 0;
+}
+
+int
+vmx_unpause(vmx *v, char **err)
+{
+   if (!is(v, "paused")) {
+      return op_fail(v, err, "cannot unpause: the virtual machine is %s", v->power_state);
+   }
+   char *why = NULL;
+   if (vmx_machine_unpause(v->machine, &why) < 0) {
+      op_fail(v, err, "unpause failed: %s", why);
+      g_free(why);
+      return -1;
+   }
+   vmx_set_power_state(v, "poweredOn");
+   return 0;
+}
+
+static int
+write_variable(vmx *v, const char *name, const char *value, char **err)
+{
+   if (!vmxcfg_key_valid(name)) {
+      return op_fail(v, err, "'%s' is not a valid configuration key", name);
+   }
+   vmxcfg_set(v->cfg, name, value);
+   char *why = NULL;
+   if (vmxcfg_save(v->cfg, v->vmx_path, &why) < 0) {
+      op_fail(v, err, "%s", why);
+      g_free(why);
+      return -1;
+   }
+   char *lk = g_ascii_strdown(name, -1);
+   char *path = g_strdup_printf("/vm/config/#%s", lk);
+   vmdb_set_str(v->ctx, path, value);
+   g_free(path);
+   g_free(lk);
+   vmxlog("Config: %s = \"%s\" (runtime change, saved)", name, value);
+   return 0;
+}
+
+static int
+dispatch(vmx *v, const char *op, const char *arg, const char *arg2, char **err)
+{
+   if (!strcmp(op, "powerOn")) return vmx_power_on(v, err);
+   if (!strcmp(op, "powerOff")) return vmx_power_off(v, false, err);
+   if (!strcmp(op, "softPowerOff")) return vmx_power_off(v, true, err);
+   if (!strcmp(op, "reset")) return vmx_reset(v, err);
+   if (!strcmp(op, "suspend")) return vmx_suspend(v, err);
+   if (!strcmp(op, "pause")) return vmx_pause(v, err);
+   if (!strcmp(op, "unpause")) return vmx_unpause(v, err);
+   if (!strcmp(op, "writeVariable")) return write_variable(v, arg, arg2, err);
+   *err = g_strdup_printf("unknown operation '%s'", op);
+   vmxlog("Request refused: %s", *err);
+   return -1;
+}
+
+void
+vmx_run_commands(vmx *v)
+{
+   char **ids = vmdb_list(v->ctx, "/vm/cmd");
+   for (char **id = ids; *id; id++) {
+      char *base = g_strdup_printf("/vm/cmd/%s", *id);
+      char *p_state = g_strdup_printf("%s/state", base);
+      char *p_op = g_strdup_printf("%s/op", base);
+      char *state = vmdb_get_str(v->ctx, p_state);
+      char *op = vmdb_get_str(v->ctx, p_op);
+      if (state && op && state[0] == '\0' && op[0] != '\0') {
+         char *p_arg = g_strdup_printf("%s/arg", base);
+         char *p_arg2 = g_strdup_printf("%s/arg2", base);
+         char *arg = vmdb_get_str(v->ctx, p_arg);
+         char *arg2 = vmdb_get_str(v->ctx, p_arg2);
+         vmxlog("Request %s: %s%s%s", *id, op, arg && *arg ? " " : "", arg ? arg : "");
+         vmdb_set_str(v->ctx, p_state, "running");
+         char *err = NULL;
+         int r = dispatch(v, op, arg ? arg : "", arg2 ? arg2 : "", &err);
+         char *p_err = g_strdup_printf("%s/error", base);
+         vmdb_tx_begin(v->ctx);
+         vmdb_set_str(v->ctx, p_err, r < 0 && err ? err : "");
+         vmdb_set_str(v->ctx, p_state, r < 0 ? "error" : "done");
+         vmdb_tx_commit(v->ctx);
+         g_free(p_err);
+         g_free(err);
+         g_free(arg);
+         g_free(arg2);
+         g_free(p_arg);
+         g_free(p_arg2);
+      }
+      g_free(state);
+      g_free(op);
+      g_free(p_state);
+      g_free(p_op);
+      g_free(base);
+   }
+   g_strfreev(ids);
+}
