@@ -265,13 +265,13 @@ main(int argc, char **argv)
    free(real);
    v->dir = g_path_get_dirname(v->vmx_path);
 
-   v->cfg = vmxcfg_load(v->vmx_path, &err);
-   if (!v->cfg) {
-      goto fail_early;
-   }
    v->sock_path = vmws_runtime_path(v->vmx_path, ".sock", &err);
    v->lock_path = v->sock_path ? vmws_runtime_path(v->vmx_path, ".lock", &err) : NULL;
    if (!v->lock_path || !take_lock(v, &err)) {
+      goto fail_early;
+   }
+   v->cfg = vmxcfg_load(v->vmx_path, &err);
+   if (!v->cfg) {
       goto fail_early;
    }
    int64_t keep = 3;
@@ -360,8 +360,18 @@ main(int argc, char **argv)
 fail_early:
    fprintf(stderr, "vmx: %s\n", err);
    report_ready(err);
+   /* A config error is recorded in the VM's log too, as VMware does; only
+    * while we hold the VM's lock, so a running vmx's log is never rotated. */
+   if (!vmxlog_path() && v->dir && v->lock_fd >= 0) {
+      vmxlog_open(v->dir, 3, NULL);
+   }
    if (vmxlog_path()) {
       vmxlog("Error: %s", err);
+      vmxlog_close();
+   }
+   if (v->lock_fd >= 0) {
+      unlink(v->lock_path);
+      close(v->lock_fd);
    }
    g_free(err);
    return 1;
