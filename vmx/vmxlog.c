@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <glib.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static GMutex log_lock;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *log_file;
 static char *log_path;
 static bool log_stderr;
@@ -51,7 +52,7 @@ vmxlog_open(const char *dir, int keep_old, char **err)
    if (keep_old > 99) {
       keep_old = 99;
    }
-   g_mutex_lock(&log_lock);
+   pthread_mutex_lock(&log_lock);
    rotate(dir, keep_old);
    g_free(log_path);
    log_path = g_strdup_printf("%s/vmware.log", dir);
@@ -63,19 +64,19 @@ vmxlog_open(const char *dir, int keep_old, char **err)
    if (ok) {
       setvbuf(log_file, NULL, _IOLBF, 0);
    }
-   g_mutex_unlock(&log_lock);
+   pthread_mutex_unlock(&log_lock);
    return ok;
 }
 
 void
 vmxlog_close(void)
 {
-   g_mutex_lock(&log_lock);
+   pthread_mutex_lock(&log_lock);
    if (log_file) {
       fclose(log_file);
       log_file = NULL;
    }
-   g_mutex_unlock(&log_lock);
+   pthread_mutex_unlock(&log_lock);
 }
 
 const char *
@@ -110,13 +111,13 @@ vmxlog(const char *fmt, ...)
    char *msg = g_strdup_vprintf(fmt, ap);
    va_end(ap);
    const char *tn = thread_name[0] ? thread_name : "vmx";
-   g_mutex_lock(&log_lock);
+   pthread_mutex_lock(&log_lock);
    if (log_file) {
       fprintf(log_file, "%s.%03dZ| %s| %s\n", ts, (int)(tv.tv_usec / 1000), tn, msg);
    }
    if (log_stderr) {
       fprintf(stderr, "%s.%03dZ| %s| %s\n", ts, (int)(tv.tv_usec / 1000), tn, msg);
    }
-   g_mutex_unlock(&log_lock);
+   pthread_mutex_unlock(&log_lock);
    g_free(msg);
 }

@@ -3,6 +3,8 @@
  */
 #include "lib/vmdb/vmdb.h"
 
+#include <pthread.h>
+
 #include <gio/gio.h>
 #include <string.h>
 
@@ -194,8 +196,8 @@ vmdb_schema *
 vmdb_schema_builtin(void)
 {
    static vmdb_schema *builtin;
-   static GMutex lock;
-   g_mutex_lock(&lock);
+   static pthread_mutex_t lock;
+   pthread_mutex_lock(&lock);
    if (!builtin) {
       GBytes *b = g_resource_lookup_data(vmws_lib_get_resource(),
                                          "/org/vmws/lib/vmdb-schema.txt",
@@ -210,7 +212,7 @@ vmdb_schema_builtin(void)
       g_free(text);
       g_bytes_unref(b);
    }
-   g_mutex_unlock(&lock);
+   pthread_mutex_unlock(&lock);
    return vmdb_schema_ref(builtin);
 }
 

@@ -9,6 +9,8 @@
  */
 #include "lib/vmdb/vmdb.h"
 
+#include <pthread.h>
+
 #include <errno.h>
 #include <glib-unix.h>
 #include <stdarg.h>
@@ -26,8 +28,8 @@ typedef struct node {
 struct vmdb_db {
    gint refs;
    vmdb_schema *schema;
-   GRWLock lock;
-   GMutex ctx_lock;
+   pthread_rwlock_t lock;
+   pthread_mutex_t ctx_lock;
    GList *ctxs;
    node *root;
    uint64_t txn;
@@ -59,7 +61,7 @@ struct vmdb_ctx {
    vmdb_ctx_flags flags;
    GThread *owner;
    int efd;
-   GMutex qlock;
+   pthread_mutex_t qlock;
    GPtrArray *subs;          /* sub*, guarded by qlock */
    unsigned next_id;
    GHashTable *merged;       /* path -> pchange*, guarded by qlock */
@@ -184,8 +186,8 @@ vmdb_db_new(vmdb_schema *schema)
    vmdb_db *db = g_new0(vmdb_db, 1);
    db->refs = 1;
    db->schema = vmdb_schema_ref(schema);
-   g_rw_lock_init(&db->lock);
-   g_mutex_init(&db->ctx_lock);
+   pthread_rwlock_init(&db->lock, NULL);
+   pthread_mutex_init(&db->ctx_lock, NULL);
    db->root = node_new("");
    return db;
 }
@@ -204,8 +206,8 @@ vmdb_db_unref(vmdb_db *db)
       g_assert(db->ctxs == NULL);
       node_free(db->root);
       vmdb_schema_unref(db->schema);
-      g_rw_lock_clear(&db->lock);
-      g_mutex_clear(&db->ctx_lock);
+      pthread_rwlock_destroy(&db->lock);
+      pthread_mutex_destroy(&db->ctx_lock);
       g_free(db);
    }
 }
@@ -256,14 +258,14 @@ vmdb_ctx_new(vmdb_db *db, vmdb_ctx_flags flags)
    ctx->flags = flags;
    ctx->owner = g_thread_self();
    ctx->efd = efd;
-   g_mutex_init(&ctx->qlock);
+   pthread_mutex_init(&ctx->qlock, NULL);
    ctx->subs = g_ptr_array_new_with_free_func(sub_free);
    ctx->merged = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, pchange_free);
    g_queue_init(&ctx->journal);
    ctx->origin = ctx;
-   g_mutex_lock(&db->ctx_lock);
+   pthread_mutex_lock(&db->ctx_lock);
    db->ctxs = g_list_prepend(db->ctxs, ctx);
-   g_mutex_unlock(&db->ctx_lock);
+   pthread_mutex_unlock(&db->ctx_lock);
    return ctx;
 }
 
@@ -274,9 +276,9 @@ vmdb_ctx_free(vmdb_ctx *ctx)
       return;
    }
    vmdb_db *db = ctx->db;
-   g_mutex_lock(&db->ctx_lock);
+   pthread_mutex_lock(&db->ctx_lock);
    db->ctxs = g_list_remove(db->ctxs, ctx);
-   g_mutex_unlock(&db->ctx_lock);
+   pthread_mutex_unlock(&db->ctx_lock);
    if (ctx->source) {
       g_source_destroy(ctx->source);
       g_source_unref(ctx->source);
@@ -288,7 +290,7 @@ vmdb_ctx_free(vmdb_ctx *ctx)
    g_ptr_array_free(ctx->subs, TRUE);
    g_hash_table_destroy(ctx->merged);
    g_queue_clear_full(&ctx->journal, pchange_free);
-   g_mutex_clear(&ctx->qlock);
+   pthread_mutex_destroy(&ctx->qlock);
    close(ctx->efd);
    g_free(ctx->error);
    g_free(ctx);
@@ -327,17 +329,17 @@ vmdb_subscribe(vmdb_ctx *ctx, const char *path, vmdb_callback cb, void *user)
    s->path = g_strdup(path);
    s->cb = cb;
    s->user = user;
-   g_mutex_lock(&ctx->qlock);
+   pthread_mutex_lock(&ctx->qlock);
    s->id = ++ctx->next_id;
    g_ptr_array_add(ctx->subs, s);
-   g_mutex_unlock(&ctx->qlock);
+   pthread_mutex_unlock(&ctx->qlock);
    return s->id;
 }
 
 void
 vmdb_unsubscribe(vmdb_ctx *ctx, unsigned id)
 {
-   g_mutex_lock(&ctx->qlock);
+   pthread_mutex_lock(&ctx->qlock);
    for (guint i = 0; i < ctx->subs->len; i++) {
       sub *s = g_ptr_array_index(ctx->subs, i);
       if (s->id == id) {
@@ -345,7 +347,7 @@ vmdb_unsubscribe(vmdb_ctx *ctx, unsigned id)
          break;
       }
    }
-   g_mutex_unlock(&ctx->qlock);
+   pthread_mutex_unlock(&ctx->qlock);
 }
 
 static bool
@@ -364,13 +366,13 @@ ctx_wants(vmdb_ctx *ctx, const char *path)
 static void
 notify_all(vmdb_db *db, vmdb_ctx *writer, GPtrArray *changes)
 {
-   g_mutex_lock(&db->ctx_lock);
+   pthread_mutex_lock(&db->ctx_lock);
    for (GList *l = db->ctxs; l; l = l->next) {
       vmdb_ctx *ctx = l->data;
       if (ctx == writer && !(ctx->flags & VMDB_CTX_NOTIFY_SELF)) {
          continue;
       }
-      g_mutex_lock(&ctx->qlock);
+      pthread_mutex_lock(&ctx->qlock);
       bool queued = false;
       for (guint i = 0; i < changes->len; i++) {
          pchange *c = g_ptr_array_index(changes, i);
@@ -396,9 +398,9 @@ notify_all(vmdb_db *db, vmdb_ctx *writer, GPtrArray *changes)
          (void)r; /* an eventfd write only fails on counter overflow */
          ctx->signalled = true;
       }
-      g_mutex_unlock(&ctx->qlock);
+      pthread_mutex_unlock(&ctx->qlock);
    }
-   g_mutex_unlock(&db->ctx_lock);
+   pthread_mutex_unlock(&db->ctx_lock);
 }
 
 static gint
@@ -414,7 +416,7 @@ vmdb_ctx_dispatch(vmdb_ctx *ctx)
    if (!owner_ok(ctx)) {
       return -EPERM;
    }
-   g_mutex_lock(&ctx->qlock);
+   pthread_mutex_lock(&ctx->qlock);
    uint64_t cnt;
    ssize_t r = read(ctx->efd, &cnt, sizeof cnt);
    (void)r;
@@ -442,7 +444,7 @@ vmdb_ctx_dispatch(vmdb_ctx *ctx)
       copy.path = g_strdup(s->path);
       g_array_append_val(snap, copy);
    }
-   g_mutex_unlock(&ctx->qlock);
+   pthread_mutex_unlock(&ctx->qlock);
 
    vmdb_change *all = g_new0(vmdb_change, items->len ? items->len : 1);
    for (guint i = 0; i < items->len; i++) {
@@ -467,14 +469,14 @@ vmdb_ctx_dispatch(vmdb_ctx *ctx)
       }
       /* Still subscribed? An earlier callback may have removed it. */
       bool live = false;
-      g_mutex_lock(&ctx->qlock);
+      pthread_mutex_lock(&ctx->qlock);
       for (guint i = 0; i < ctx->subs->len; i++) {
          if (((sub *)g_ptr_array_index(ctx->subs, i))->id == sb->id) {
             live = true;
             break;
          }
       }
-      g_mutex_unlock(&ctx->qlock);
+      pthread_mutex_unlock(&ctx->qlock);
       if (live) {
          sb->cb(ctx, sel, n, sb->user);
          delivered++;
@@ -664,12 +666,12 @@ vmdb_tx_commit(vmdb_ctx *ctx)
    GPtrArray *ops = ctx->tx_ops;
    ctx->tx_ops = NULL;
    ctx->in_tx = false;
-   g_rw_lock_writer_lock(&ctx->db->lock);
+   pthread_rwlock_wrlock(&ctx->db->lock);
    GPtrArray *changes = apply_ops(ctx, ops);
    if (changes->len) {
       notify_all(ctx->db, ctx, changes);
    }
-   g_rw_lock_writer_unlock(&ctx->db->lock);
+   pthread_rwlock_unlock(&ctx->db->lock);
    g_ptr_array_free(changes, TRUE);
    g_ptr_array_free(ops, TRUE);
    return 0;
@@ -860,14 +862,14 @@ vmdb_get(vmdb_ctx *ctx, const char *path, vmdb_value *out)
       return 0;
    }
    if (st == -1) {
-      g_rw_lock_reader_lock(&ctx->db->lock);
+      pthread_rwlock_rdlock(&ctx->db->lock);
       node *n = node_find(ctx->db->root, path, false, NULL);
       if (n && n->v.type != VMDB_TYPE_NONE) {
          vmdb_value_copy(out, &n->v);
-         g_rw_lock_reader_unlock(&ctx->db->lock);
+         pthread_rwlock_unlock(&ctx->db->lock);
          return 0;
       }
-      g_rw_lock_reader_unlock(&ctx->db->lock);
+      pthread_rwlock_unlock(&ctx->db->lock);
    }
    if (t == VMDB_TYPE_NONE) {
       return fail(ctx, ENOENT, "vmdb: %s: path not declared in the schema", path);
@@ -923,10 +925,10 @@ vmdb_has(vmdb_ctx *ctx, const char *path)
    if (st >= 0) {
       return st == 1;
    }
-   g_rw_lock_reader_lock(&ctx->db->lock);
+   pthread_rwlock_rdlock(&ctx->db->lock);
    node *n = node_find(ctx->db->root, path, false, NULL);
    bool r = n && n->v.type != VMDB_TYPE_NONE;
-   g_rw_lock_reader_unlock(&ctx->db->lock);
+   pthread_rwlock_unlock(&ctx->db->lock);
    return r;
 }
 
@@ -935,14 +937,14 @@ vmdb_list(vmdb_ctx *ctx, const char *path)
 {
    GPtrArray *names = g_ptr_array_new();
    if (vmdb_path_valid(path) && owner_ok(ctx)) {
-      g_rw_lock_reader_lock(&ctx->db->lock);
+      pthread_rwlock_rdlock(&ctx->db->lock);
       node *n = node_find(ctx->db->root, path, false, NULL);
       if (n && n->children) {
          for (GTreeNode *tn = g_tree_node_first(n->children); tn; tn = g_tree_node_next(tn)) {
             g_ptr_array_add(names, g_strdup(((node *)g_tree_node_value(tn))->name));
          }
       }
-      g_rw_lock_reader_unlock(&ctx->db->lock);
+      pthread_rwlock_unlock(&ctx->db->lock);
    }
    g_ptr_array_add(names, NULL);
    return (char **)g_ptr_array_free(names, FALSE);
@@ -972,12 +974,12 @@ vmdb_foreach(vmdb_ctx *ctx, const char *subtree, vmdb_foreach_fn fn, void *user)
    if (!vmdb_path_valid(subtree) || !owner_ok(ctx)) {
       return;
    }
-   g_rw_lock_reader_lock(&ctx->db->lock);
+   pthread_rwlock_rdlock(&ctx->db->lock);
    node *n = node_find(ctx->db->root, subtree, false, NULL);
    if (n) {
       walk(n, subtree, fn, user);
    }
-   g_rw_lock_reader_unlock(&ctx->db->lock);
+   pthread_rwlock_unlock(&ctx->db->lock);
 }
 
 /* ------------------------------------------------------------ dump / load */

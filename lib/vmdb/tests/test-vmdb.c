@@ -4,6 +4,8 @@
  */
 #include "lib/vmdb/vmdb.h"
 
+#include <pthread.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -295,8 +297,8 @@ test_transactions(void)
 typedef struct owner_thread {
    vmdb_db *db;
    recorder rec;
-   GMutex lock;
-   GCond cond;
+   pthread_mutex_t lock;
+   pthread_cond_t cond;
    bool ready;
    GThread *self;
    vmdb_ctx *ctx;
@@ -313,10 +315,10 @@ owner_main(gpointer data)
    vmdb_subscribe(o->ctx, "/test/counter", record, &o->rec);
    vmdb_ctx_attach(o->ctx, mc);
    o->self = g_thread_self();
-   g_mutex_lock(&o->lock);
+   pthread_mutex_lock(&o->lock);
    o->ready = true;
-   g_cond_signal(&o->cond);
-   g_mutex_unlock(&o->lock);
+   pthread_cond_signal(&o->cond);
+   pthread_mutex_unlock(&o->lock);
    g_main_loop_run(o->rec.loop);
    vmdb_ctx_free(o->ctx);
    g_main_loop_unref(o->rec.loop);
@@ -333,16 +335,16 @@ test_cross_thread(void)
    o.db = new_db();
    recorder_init(&o.rec);
    o.rec.want = 200;
-   g_mutex_init(&o.lock);
-   g_cond_init(&o.cond);
+   pthread_mutex_init(&o.lock, NULL);
+   pthread_cond_init(&o.cond, NULL);
    /* The loop quits once the final value arrives: merging may fold the
     * earlier ones into it. */
    GThread *t = g_thread_new("owner", owner_main, &o);
-   g_mutex_lock(&o.lock);
+   pthread_mutex_lock(&o.lock);
    while (!o.ready) {
-      g_cond_wait(&o.cond, &o.lock);
+      pthread_cond_wait(&o.cond, &o.lock);
    }
-   g_mutex_unlock(&o.lock);
+   pthread_mutex_unlock(&o.lock);
    vmdb_ctx *w = vmdb_ctx_new(o.db, 0);
    /* The owner's context refuses use from this thread. */
    g_assert_cmpint(vmdb_set_int(o.ctx, "/test/int", 1), ==, -EPERM);
