@@ -1,0 +1,277 @@
+/*
+ * vmm/monitor.h - the one interface through which the vmx runs guest code.
+ *
+ * Two implementations: KVM (vmm/kvm/, hardware VT-x/AMD-V) and the software
+ * monitor (vmm/soft/, our own x86-64 interpreter). Nothing here knows about
+ * devices: port I/O and MMIO go to the io callbacks the platform installs,
+ * and interrupts come in through the irq functions below.
+ *
+ * Threading: vmm_vm_* functions may be called from any thread unless noted.
+ * vmm_vcpu_run() and the vmm_vcpu_get/set_* functions are called only on
+ * the vCPU's own thread (or on any thread while that vCPU is stopped).
+ * One thread per vCPU: the thread that calls vmm_vcpu_run() is the vCPU
+ * thread until run returns. The KVM monitor kicks a running vCPU thread with
+ * the signal SIGRTMIN + VMM_KICK_SIGNAL_OFFSET (blocked in that thread except
+ * inside KVM_RUN, handler installed by the monitor); nothing else in the
+ * process may use that signal.
+ *
+ * Errors: functions returning int return 0 or a negative errno value;
+ * functions with an err/errlen pair also write a human sentence there.
+ */
+#ifndef VMM_MONITOR_H
+#define VMM_MONITOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct vmm_vm vmm_vm;
+typedef struct vmm_vcpu vmm_vcpu;
+
+typedef enum vmm_kind {
+   VMM_KIND_HARDWARE = 0, /* KVM */
+   VMM_KIND_SOFTWARE = 1, /* interpreter */
+} vmm_kind;
+
+/* "hardware" / "software", for logs and VMDB. */
+const char *vmm_kind_name(vmm_kind kind);
+
+#define VMM_KICK_SIGNAL_OFFSET 4
+
+/* ---- vCPU state: one format for both monitors (checkpoints depend on it) */
+
+/* Segment register, in the unpacked form of the Intel/AMD descriptor cache. */
+typedef struct vmm_seg {
+   uint64_t base;
+   uint32_t limit;    /* byte-granular, already scaled by G */
+   uint16_t selector;
+   uint8_t type;      /* 4-bit descriptor type */
+   uint8_t s;         /* 1 = code/data, 0 = system */
+   uint8_t dpl;
+   uint8_t present;
+   uint8_t avl;
+   uint8_t l;         /* 64-bit code segment */
+   uint8_t db;
+   uint8_t g;
+   uint8_t unusable;
+} vmm_seg;
+
+typedef struct vmm_dtable {
+   uint64_t base;
+   uint16_t limit;
+} vmm_dtable;
+
+/* General registers in x86 encoding order. */
+enum {
+   VMM_RAX, VMM_RCX, VMM_RDX, VMM_RBX, VMM_RSP, VMM_RBP, VMM_RSI, VMM_RDI,
+   VMM_R8, VMM_R9, VMM_R10, VMM_R11, VMM_R12, VMM_R13, VMM_R14, VMM_R15,
+   VMM_NGPR
+};
+/* Segment registers in encoding order. */
+enum { VMM_ES, VMM_CS, VMM_SS, VMM_DS, VMM_FS, VMM_GS, VMM_NSEG };
+
+typedef struct vmm_regs {
+   uint64_t gpr[VMM_NGPR];
+   uint64_t rip;
+   uint64_t rflags;
+} vmm_regs;
+
+/* Pages are 4 KiB; vmm_vm_map() wants gpa, host and size aligned to it. */
+#define VMM_PAGE_SIZE 4096u
+
+typedef struct vmm_sregs {
+   vmm_seg seg[VMM_NSEG];
+   vmm_seg tr, ldtr;
+   vmm_dtable gdt, idt;
+   uint64_t cr0, cr2, cr3, cr4, cr8;
+   uint64_t efer;
+   uint64_t apic_base;
+} vmm_sregs;
+
+/* x87/MMX/SSE/AVX state as a standard XSAVE image (legacy area, header,
+ * extended components at their CPUID-defined offsets). */
+#define VMM_XSAVE_SIZE 4096
+typedef struct vmm_fpu {
+   uint64_t xcr0;
+   uint8_t xsave[VMM_XSAVE_SIZE] __attribute__((aligned(64)));
+} vmm_fpu;
+
+typedef struct vmm_msr {
+   uint32_t index;
+   uint64_t value;
+} vmm_msr;
+
+/* Debug registers DR0-DR3, DR6, DR7. */
+typedef struct vmm_debugregs {
+   uint64_t dr[4];
+   uint64_t dr6, dr7;
+} vmm_debugregs;
+
+/* The MSRs that are part of the architectural vCPU state (what a checkpoint
+ * saves besides the structures above): SYSENTER_*, STAR/LSTAR/CSTAR/SFMASK,
+ * KERNEL_GS_BASE, TSC, PAT, MISC_ENABLE, TSC_AUX. FS/GS base live in the
+ * segment registers, EFER and APIC_BASE in vmm_sregs. Returns the count. */
+unsigned vmm_state_msrs(const uint32_t **list);
+
+/* Local APIC: the 1 KiB register page as the architecture lays it out
+ * (the register at MMIO offset 0xNN0 is stored at byte 0xNN0; 16-byte
+ * stride; this is also the KVM_GET_LAPIC layout). */
+#define VMM_LAPIC_SIZE 1024
+typedef struct vmm_lapic {
+   uint8_t regs[VMM_LAPIC_SIZE];
+} vmm_lapic;
+
+typedef enum vmm_mp_state {
+   VMM_MP_RUNNABLE = 0,
+   VMM_MP_WAIT_SIPI = 1,   /* after INIT: waiting for a startup IPI */
+   VMM_MP_HALTED = 2,      /* HLT executed, waiting for an interrupt */
+   VMM_MP_WAIT_INIT = 3,   /* application processor at power-on: waits for
+                              INIT, then a startup IPI */
+} vmm_mp_state;
+
+/* Events in flight at an instruction boundary. */
+typedef struct vmm_events {
+   uint8_t exception_injected, exception_nr, exception_has_error;
+   uint32_t exception_error;
+   uint8_t interrupt_injected, interrupt_nr, interrupt_soft;
+   uint8_t nmi_injected, nmi_pending, nmi_masked;
+   uint8_t interrupt_shadow; /* VMM_SHADOW_* bits */
+   uint8_t sipi_vector;      /* set only; KVM consumes it at once and reads 0 */
+} vmm_events;
+
+#define VMM_SHADOW_STI    1u  /* blocking by STI */
+#define VMM_SHADOW_MOV_SS 2u  /* blocking by MOV SS / POP SS */
+
+/* ---- what the platform gives the monitor --------------------------------
+ * Called on the vCPU thread that executes the access. Sizes are 1, 2, 4
+ * (and 1..8 for MMIO). String I/O (INS/OUTS, with or without REP) calls the
+ * handler once per element, in order. Inside a callback the handler may use
+ * vmm_vcpu_get_regs/set_regs (the backdoor does; leave RIP alone); for a
+ * port read the value returned through *val is merged into RAX after the
+ * handler returns. A handler may call vmm_vm_stop()/vmm_vcpu_kick(): the
+ * access completes and run then returns VMM_EXIT_STOP. A NULL callback (or a
+ * NULL io table) reads all-ones and drops writes. */
+typedef struct vmm_io_ops {
+   void (*pio_read)(void *opaque, vmm_vcpu *cpu, uint16_t port, unsigned size, uint32_t *val);
+   void (*pio_write)(void *opaque, vmm_vcpu *cpu, uint16_t port, unsigned size, uint32_t val);
+   void (*mmio_read)(void *opaque, vmm_vcpu *cpu, uint64_t gpa, unsigned size, uint64_t *val);
+   void (*mmio_write)(void *opaque, vmm_vcpu *cpu, uint64_t gpa, unsigned size, uint64_t val);
+} vmm_io_ops;
+
+/* Why vmm_vcpu_run() returned. Port I/O and MMIO never return: they are
+ * dispatched through vmm_io_ops inside the run loop. */
+typedef enum vmm_exit_reason {
+   VMM_EXIT_STOP = 1,     /* vmm_vm_stop()/vmm_vcpu_kick() asked for it */
+   VMM_EXIT_SHUTDOWN,     /* triple fault */
+   VMM_EXIT_RESET,        /* the guest asked for a reset (e.g. via the monitor) */
+   VMM_EXIT_HALT,         /* HLT with interrupts disabled: nothing can wake it */
+   VMM_EXIT_ERROR,        /* the monitor cannot continue; see exit.msg */
+} vmm_exit_reason;
+
+typedef struct vmm_exit {
+   vmm_exit_reason reason;
+   char msg[160];
+} vmm_exit;
+
+/* ---- creation ----------------------------------------------------------- */
+
+typedef struct vmm_config {
+   vmm_kind kind;
+   unsigned nvcpus;          /* 1..VMM_MAX_VCPUS */
+   const vmm_io_ops *io;
+   void *io_opaque;
+   bool kernel_irqchip;      /* KVM: in-kernel PIC/IOAPIC/LAPIC/PIT; the KVM
+                                monitor requires it (true) */
+} vmm_config;
+
+#define VMM_MAX_VCPUS 64
+
+/* Returns NULL and writes a human sentence to err on failure. */
+vmm_vm *vmm_vm_create(const vmm_config *cfg, char *err, size_t errlen);
+void vmm_vm_destroy(vmm_vm *vm);
+vmm_kind vmm_vm_kind(const vmm_vm *vm);
+
+/* Guest physical memory. gpa, host and size must be page-aligned, host
+ * must stay mapped for the lifetime of the slot (the vmx backs RAM with a
+ * memfd). Slots may not overlap (-EEXIST). Writes to a readonly slot are
+ * MMIO writes (mmio_write callback). Unmap takes exactly the range that was
+ * mapped (-ENOENT otherwise). */
+int vmm_vm_map(vmm_vm *vm, uint64_t gpa, void *host, uint64_t size, bool readonly);
+int vmm_vm_unmap(vmm_vm *vm, uint64_t gpa, uint64_t size);
+/* Host pointer for [gpa, gpa+len) if it lies inside one RAM slot, else NULL. */
+void *vmm_vm_gpa_to_hva(vmm_vm *vm, uint64_t gpa, uint64_t len);
+
+/* Interrupts. GSI numbering is the IOAPIC's (0-23); 0-15 also feed the PIC. */
+int vmm_vm_irq_line(vmm_vm *vm, unsigned gsi, bool level);
+int vmm_vm_msi(vmm_vm *vm, uint64_t addr, uint32_t data);
+int vmm_vm_nmi(vmm_vm *vm, unsigned vcpu);
+
+/* Stop every vCPU at an instruction boundary: each vmm_vcpu_run() returns
+ * VMM_EXIT_STOP, after completing any port/MMIO access in flight. The
+ * request stays pending until a run returns VMM_EXIT_STOP: a vCPU that is
+ * not inside vmm_vcpu_run() returns STOP from its next run at once.
+ * Safe from any thread and from signal context. */
+void vmm_vm_stop(vmm_vm *vm);
+void vmm_vcpu_kick(vmm_vcpu *cpu);
+
+/* CPUID: the model presented to the guest (host features plus the VMware
+ * hypervisor leaves). The platform may override entries before the first
+ * run. */
+typedef struct vmm_cpuid_entry {
+   uint32_t function, index, flags;
+   uint32_t eax, ebx, ecx, edx;
+} vmm_cpuid_entry;
+
+#define VMM_CPUID_FLAG_INDEXED 1u  /* ECX (index) selects the sub-leaf */
+#define VMM_CPUID_MAX_ENTRIES 256
+
+/* ---- vCPUs -------------------------------------------------------------- */
+
+vmm_vcpu *vmm_vcpu_create(vmm_vm *vm, unsigned index, char *err, size_t errlen);
+unsigned vmm_vcpu_index(const vmm_vcpu *cpu);
+vmm_vm *vmm_vcpu_vm(const vmm_vcpu *cpu);
+
+/* Runs guest code until a stop request, a shutdown, an unrecoverable HLT
+ * or an error (see vmm_exit_reason). Returns 0 with *exit filled in, or a
+ * negative errno when the call itself was wrong (exit->msg says why). */
+int vmm_vcpu_run(vmm_vcpu *cpu, vmm_exit *exit);
+
+int vmm_vcpu_get_regs(vmm_vcpu *cpu, vmm_regs *r);
+int vmm_vcpu_set_regs(vmm_vcpu *cpu, const vmm_regs *r);
+int vmm_vcpu_get_sregs(vmm_vcpu *cpu, vmm_sregs *s);
+int vmm_vcpu_set_sregs(vmm_vcpu *cpu, const vmm_sregs *s);
+int vmm_vcpu_get_fpu(vmm_vcpu *cpu, vmm_fpu *f);
+int vmm_vcpu_set_fpu(vmm_vcpu *cpu, const vmm_fpu *f);
+/* msrs[i].index filled in by the caller; values read/written. */
+int vmm_vcpu_get_msrs(vmm_vcpu *cpu, vmm_msr *msrs, unsigned n);
+int vmm_vcpu_set_msrs(vmm_vcpu *cpu, const vmm_msr *msrs, unsigned n);
+int vmm_vcpu_get_lapic(vmm_vcpu *cpu, vmm_lapic *l);
+int vmm_vcpu_set_lapic(vmm_vcpu *cpu, const vmm_lapic *l);
+int vmm_vcpu_get_events(vmm_vcpu *cpu, vmm_events *e);
+int vmm_vcpu_set_events(vmm_vcpu *cpu, const vmm_events *e);
+int vmm_vcpu_get_mp_state(vmm_vcpu *cpu, vmm_mp_state *st);
+int vmm_vcpu_set_mp_state(vmm_vcpu *cpu, vmm_mp_state st);
+int vmm_vcpu_get_debugregs(vmm_vcpu *cpu, vmm_debugregs *d);
+int vmm_vcpu_set_debugregs(vmm_vcpu *cpu, const vmm_debugregs *d);
+/* CPUID may only change before the vCPU's first run (KVM refuses later
+ * changes with -EBUSY). get returns -ENOSPC with *n set when max is short. */
+int vmm_vcpu_set_cpuid(vmm_vcpu *cpu, const vmm_cpuid_entry *e, unsigned n);
+int vmm_vcpu_get_cpuid(vmm_vcpu *cpu, vmm_cpuid_entry *e, unsigned max, unsigned *n);
+
+/* ---- KVM-specific ------------------------------------------------------- */
+
+/* 0 when /dev/kvm can run guests (opens, API version 12, the capabilities
+ * the KVM monitor needs); else a negative errno and a sentence in err. */
+int vmm_kvm_check(char *err, size_t errlen);
+
+/* Power-on probe for monitor.virtual_exec = automatic: runs a short CPL0
+ * loop in a throwaway VM and measures the time per guest instruction.
+ * Native VT-x/AMD-V runs it in well under 1 ns per instruction; hosts that
+ * emulate guest kernel code instruction by instruction take ~1000 ns. Takes
+ * a few milliseconds. Returns 0 with *ns_per_insn set, or a negative errno
+ * and a sentence in err. */
+int vmm_kvm_probe_native(double *ns_per_insn, char *err, size_t errlen);
+/* Above this many ns per instruction, kernel-mode guest code is not native. */
+#define VMM_KVM_NATIVE_NS_MAX 20.0
+
+#endif

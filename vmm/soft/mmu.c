@@ -1,0 +1,451 @@
+/*
+ * vmm/soft/mmu.c - software TLB, page-table walker, physical memory.
+ *
+ * Linear addresses are translated through a direct-mapped TLB per
+ * privilege (mmu_idx 0: supervisor, 1: CPL 3). Each entry holds separate
+ * tags for read, write and execute: a tag is filled only when that access
+ * is allowed without further side effects (write: page writable under
+ * WP/U rules and its dirty bit already set; SMAP/SMEP-restricted pages are
+ * never cached for the supervisor). Anything else - misses, page
+ * crossings, MMIO, read-only slots - takes the slow path here, which walks
+ * the 32-bit, PAE or 4-level tables, sets A/D bits atomically, raises #PF
+ * with the architectural error code and CR2, or calls the MMIO callbacks.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "soft_int.h"
+
+/* ---- guest physical memory ---------------------------------------------- */
+
+soft_mem *soft_mem_new(void)
+{
+   return calloc(1, sizeof(soft_mem));
+}
+
+void soft_mem_free(soft_mem *m)
+{
+   free(m);
+}
+
+int soft_mem_map(soft_mem *m, uint64_t gpa, void *host, uint64_t size, bool readonly)
+{
+   if (((gpa | size | (uintptr_t)host) & 0xfff) || size == 0 || gpa + size < gpa)
+      return -EINVAL;
+   if (m->nslots >= SOFT_MAX_SLOTS)
+      return -ENOSPC;
+   for (unsigned i = 0; i < m->nslots; i++) {
+      soft_slot *s = &m->slot[i];
+      if (gpa < s->gpa + s->size && s->gpa < gpa + size)
+         return -EEXIST;
+   }
+   m->slot[m->nslots++] = (soft_slot){ gpa, size, host, readonly };
+   return 0;
+}
+
+int soft_mem_unmap(soft_mem *m, uint64_t gpa, uint64_t size)
+{
+   for (unsigned i = 0; i < m->nslots; i++) {
+      if (m->slot[i].gpa == gpa && m->slot[i].size == size) {
+         m->slot[i] = m->slot[--m->nslots];
+         return 0;
+      }
+   }
+   return -ENOENT;
+}
+
+static soft_slot *find_slot(soft_mem *m, uint64_t pa)
+{
+   for (unsigned i = 0; i < m->nslots; i++) {
+      soft_slot *s = &m->slot[i];
+      if (pa - s->gpa < s->size)
+         return s;
+   }
+   return NULL;
+}
+
+void *soft_mem_gpa_to_hva(soft_mem *m, uint64_t gpa, uint64_t len)
+{
+   soft_slot *s = find_slot(m, gpa);
+   if (!s || len > s->size - (gpa - s->gpa))
+      return NULL;
+   return s->host + (gpa - s->gpa);
+}
+
+uint8_t *soft_phys_host(soft_mem *m, uint64_t pa, bool write)
+{
+   soft_slot *s = find_slot(m, pa);
+   if (!s || (write && s->readonly))
+      return NULL;
+   return s->host + (pa - s->gpa);
+}
+
+uint64_t soft_phys_read(soft_cpu *cpu, uint64_t pa, unsigned size)
+{
+   uint8_t *h = soft_phys_host(cpu->mem, pa, false);
+   if (h && ((pa & 0xfff) + size <= 0x1000))
+      return host_ld(h, size);
+   if (h) {
+      uint64_t v = 0;
+      for (unsigned i = 0; i < size; i++)
+         v |= soft_phys_read(cpu, pa + i, 1) << (8 * i);
+      return v;
+   }
+   uint64_t v = ~0ull;
+   if (cpu->io->mmio_read)
+      cpu->io->mmio_read(cpu->io->opaque, cpu, pa, size, &v);
+   return v & sz_mask(size);
+}
+
+void soft_phys_write(soft_cpu *cpu, uint64_t pa, unsigned size, uint64_t val)
+{
+   uint8_t *h = soft_phys_host(cpu->mem, pa, true);
+   if (h && ((pa & 0xfff) + size <= 0x1000)) {
+      host_st(h, size, val);
+      return;
+   }
+   if (h) {
+      for (unsigned i = 0; i < size; i++)
+         soft_phys_write(cpu, pa + i, 1, val >> (8 * i));
+      return;
+   }
+   if (cpu->io->mmio_write)
+      cpu->io->mmio_write(cpu->io->opaque, cpu, pa, size, val & sz_mask(size));
+}
+
+/* ---- TLB maintenance ---------------------------------------------------- */
+
+void soft_tlb_flush(soft_cpu *cpu, bool include_global)
+{
+   unsigned large = 0;
+   for (unsigned m = 0; m < 2; m++) {
+      for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
+         soft_tlbe *e = &cpu->tlb[m][i];
+         if (include_global || !e->global) {
+            e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
+            e->global = 0;
+            e->large = 0;
+         } else if (e->large) {
+            large++;
+         }
+      }
+   }
+   cpu->tlb_large = large;
+}
+
+void soft_tlb_flush_page(soft_cpu *cpu, uint64_t lin)
+{
+   lin &= ~0xfffull;
+   if (cpu->tlb_large) {
+      /* A large page is cached as 4K pieces: drop every piece of it. */
+      for (unsigned m = 0; m < 2; m++) {
+         for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
+            soft_tlbe *e = &cpu->tlb[m][i];
+            uint64_t tag = e->tag_r != TLB_INVALID ? e->tag_r
+                         : e->tag_w != TLB_INVALID ? e->tag_w : e->tag_x;
+            if (tag != TLB_INVALID && ((tag ^ lin) & e->lmask) == 0)
+               e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
+         }
+      }
+      return;
+   }
+   for (unsigned m = 0; m < 2; m++) {
+      soft_tlbe *e = &cpu->tlb[m][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+      e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
+   }
+}
+
+/* ---- page walk ---------------------------------------------------------- */
+
+typedef struct walk_result {
+   uint64_t pa;
+   uint64_t lmask;      /* ~(page size - 1) */
+   bool w, u, nx, dirty, global;
+} walk_result;
+
+static uint64_t pte_read(soft_cpu *cpu, uint64_t pa, bool wide)
+{
+   return soft_phys_read(cpu, pa, wide ? 8 : 4);
+}
+
+static void pte_set_bits(soft_cpu *cpu, uint64_t pa, bool wide, uint64_t bits)
+{
+   uint8_t *h = soft_phys_host(cpu->mem, pa, true);
+   if (!h)
+      return;   /* page tables in MMIO/ROM: no A/D updates */
+   if (wide)
+      __atomic_fetch_or((uint64_t *)(void *)h, bits, __ATOMIC_SEQ_CST);
+   else
+      __atomic_fetch_or((uint32_t *)(void *)h, (uint32_t)bits, __ATOMIC_SEQ_CST);
+}
+
+NORETURN static void page_fault(soft_cpu *cpu, uint64_t lin, uint32_t err)
+{
+   cpu->cr2 = lin;
+   soft_raise(cpu, EXC_PF, err);
+}
+
+bool soft_load_pdptes(soft_cpu *cpu)
+{
+   uint64_t base = cpu->cr3 & 0xffffffe0u;
+   uint64_t rsvd = 0x1e6 | (~0ull << cpu->maxphyaddr);
+   uint64_t v[4];
+   for (unsigned i = 0; i < 4; i++) {
+      v[i] = soft_phys_read(cpu, base + i * 8, 8);
+      if ((v[i] & 1) && (v[i] & rsvd))
+         return false;
+   }
+   memcpy(cpu->pdpte, v, sizeof(v));
+   return true;
+}
+
+/* Walk the tables for lin. 'user' is an explicit CPL 3 access. Sets A/D
+ * bits only when the access is allowed. */
+static void walk(soft_cpu *cpu, uint64_t lin, unsigned kind, bool user, bool implicit,
+                 walk_result *r)
+{
+   bool nxe = (cpu->efer & EFER_NXE) != 0;
+   bool wide = (cpu->cr4 & CR4_PAE) != 0;
+   uint64_t addr_mask = ((1ull << cpu->maxphyaddr) - 1) & ~0xfffull;
+   uint64_t rsvd_hi = (~0ull << cpu->maxphyaddr) & ((1ull << 52) - 1);
+   uint64_t ent_pa[5];
+   unsigned nlev = 0;
+   uint32_t err = (kind == ACC_W ? PF_W : 0) | (user ? PF_U : 0);
+   bool w = true, u = true, nx = false;
+   uint64_t e, table;
+   int level;
+
+   if (kind == ACC_X && ((wide && nxe) || (cpu->cr4 & CR4_SMEP)))
+      err |= PF_I;
+   if (!wide)
+      rsvd_hi = 0;
+   if (!nxe)
+      rsvd_hi |= 1ull << 63;
+
+   if (cpu->efer & EFER_LMA) {
+      if ((uint64_t)(((int64_t)lin << 16) >> 16) != lin)
+         soft_raise(cpu, EXC_GP, 0);   /* callers check; belt and braces */
+      table = cpu->cr3 & addr_mask;
+      level = 4;
+   } else if (wide) {
+      e = cpu->pdpte[(lin >> 30) & 3];
+      if (!(e & 1))
+         page_fault(cpu, lin, err);
+      table = e & addr_mask;
+      level = 2;
+   } else {
+      table = cpu->cr3 & 0xfffff000u;
+      level = 2;
+   }
+
+   for (;;) {
+      unsigned shift = wide ? 12 + 9 * (level - 1) : 12 + 10 * (level - 1);
+      unsigned idx = wide ? (lin >> shift) & 511 : (lin >> shift) & 1023;
+      uint64_t epa = table + idx * (wide ? 8 : 4);
+      e = pte_read(cpu, epa, wide);
+      ent_pa[nlev++] = epa;
+      if (!(e & 1))
+         page_fault(cpu, lin, err);
+      uint64_t rsvd = rsvd_hi;
+      bool leaf = level == 1;
+      if (level >= 2 && (e & 0x80)) {
+         if (level == 4 || (level == 3 && !(cpu->efer & EFER_LMA)))
+            page_fault(cpu, lin, err | PF_P | PF_RSVD);
+         if (!wide && !(cpu->cr4 & CR4_PSE)) {
+            /* PS ignored without PSE: treat as table */
+         } else {
+            leaf = true;
+            if (wide)
+               rsvd |= ((1ull << (shift - 13)) - 1) << 13;   /* bits 13..shift-1 */
+            else
+               rsvd |= 1ull << 21;
+         }
+      }
+      if (level == 4 && wide)
+         rsvd |= 0x80;
+      if (e & rsvd)
+         page_fault(cpu, lin, err | PF_P | PF_RSVD);
+      w = w && (e & 2);
+      u = u && (e & 4);
+      if (wide && (e & (1ull << 63)))
+         nx = true;
+      if (leaf) {
+         uint64_t psize = 1ull << shift;
+         if (level == 1) {
+            r->pa = (e & (wide ? addr_mask : 0xfffff000u)) | (lin & 0xfff);
+         } else if (wide) {
+            r->pa = (e & addr_mask & ~(psize - 1)) | (lin & (psize - 1));
+         } else {
+            uint64_t hi = ((e >> 13) & 0xff) << 32;
+            r->pa = hi | (e & 0xffc00000u) | (lin & 0x3fffff);
+            if (hi >> cpu->maxphyaddr)
+               page_fault(cpu, lin, err | PF_P | PF_RSVD);
+         }
+         r->lmask = ~(psize - 1);
+         r->dirty = (e & 0x40) != 0;
+         r->global = (e & 0x100) && (cpu->cr4 & CR4_PGE);
+         break;
+      }
+      table = e & (wide ? addr_mask : 0xfffff000u);
+      level--;
+   }
+
+   /* permissions */
+   bool smap_block = !user && u && (cpu->cr4 & CR4_SMAP) && kind != ACC_X &&
+                     (implicit || !(cpu->rflags & FL_AC));
+   if (user && !u)
+      page_fault(cpu, lin, err | PF_P);
+   if (kind == ACC_W && !w && (user || (cpu->cr0 & CR0_WP)))
+      page_fault(cpu, lin, err | PF_P);
+   if (kind == ACC_X && nx && nxe)
+      page_fault(cpu, lin, err | PF_P);
+   if (kind == ACC_X && !user && u && (cpu->cr4 & CR4_SMEP))
+      page_fault(cpu, lin, err | PF_P);
+   if (smap_block)
+      page_fault(cpu, lin, err | PF_P);
+
+   /* accessed / dirty */
+   for (unsigned i = 0; i < nlev; i++)
+      pte_set_bits(cpu, ent_pa[i], wide, 0x20);
+   if (kind == ACC_W) {
+      pte_set_bits(cpu, ent_pa[nlev - 1], wide, 0x40);
+      r->dirty = true;
+   }
+   r->w = w;
+   r->u = u;
+   r->nx = nx && nxe;
+}
+
+uint8_t *soft_translate(soft_cpu *cpu, uint64_t lin, unsigned acc, uint64_t *pa_out)
+{
+   unsigned kind = acc & ACC_KIND;
+   bool implicit = (acc & ACC_SUPER) != 0;
+   unsigned mi = implicit ? 0 : cpu->mmu_idx;
+   bool user = mi == 1;
+   uint64_t page = lin & ~0xfffull;
+   soft_tlbe *e = &cpu->tlb[mi][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+   uint64_t tag = kind == ACC_R ? e->tag_r : kind == ACC_W ? e->tag_w : e->tag_x;
+
+   if (tag == page) {
+      uint8_t *h = (uint8_t *)(uintptr_t)(lin + e->addend);
+      return h;
+   }
+
+   walk_result r;
+   if (cpu->cr0 & CR0_PG) {
+      walk(cpu, lin, kind, user, implicit, &r);
+   } else {
+      r.pa = lin;
+      r.lmask = ~0xfffull;
+      r.w = r.u = r.dirty = true;
+      r.nx = r.global = false;
+   }
+   *pa_out = r.pa;
+
+   soft_slot *s = find_slot(cpu->mem, r.pa);
+   if (!s)
+      return NULL;
+   uint8_t *host = s->host + (r.pa - s->gpa);
+   if (kind == ACC_W && s->readonly)
+      return NULL;
+
+   /* Fill the entry for this page with what is allowed for this mmu_idx. */
+   bool smap = !user && r.u && (cpu->cr4 & CR4_SMAP);
+   bool smep = !user && r.u && (cpu->cr4 & CR4_SMEP);
+   bool can_w = r.dirty && !s->readonly && !smap &&
+                (r.w || (!user && !(cpu->cr0 & CR0_WP)));
+   if (user && !r.u)
+      can_w = false;
+   e->addend = (uintptr_t)host - lin;
+   e->tag_r = smap ? TLB_INVALID : page;
+   e->tag_w = can_w ? page : TLB_INVALID;
+   e->tag_x = (r.nx || smep) ? TLB_INVALID : page;
+   e->global = r.global;
+   e->lmask = r.lmask;
+   if (r.lmask != ~0xfffull) {
+      e->large = 1;
+      cpu->tlb_large++;
+   } else {
+      e->large = 0;
+   }
+   return host;
+}
+
+/* ---- slow paths --------------------------------------------------------- */
+
+uint64_t soft_read_slow(soft_cpu *cpu, uint64_t lin, unsigned size, unsigned acc)
+{
+   uint64_t pa;
+   if ((lin & 0xfff) + size > 0x1000) {
+      /* Crossing: both pages must translate before anything is read. */
+      uint64_t lin2 = lin_mask(cpu, (lin | 0xfff) + 1);
+      unsigned n1 = 0x1000 - (lin & 0xfff);
+      uint64_t pa2;
+      uint8_t *h1 = soft_translate(cpu, lin, acc, &pa);
+      uint8_t *h2 = soft_translate(cpu, lin2, acc, &pa2);
+      uint8_t b[8];
+      for (unsigned i = 0; i < size; i++) {
+         if (i < n1)
+            b[i] = h1 ? h1[i] : (uint8_t)soft_phys_read(cpu, pa + i, 1);
+         else
+            b[i] = h2 ? h2[i - n1] : (uint8_t)soft_phys_read(cpu, pa2 + i - n1, 1);
+      }
+      return host_ld(b, size);
+   }
+   uint8_t *h = soft_translate(cpu, lin, acc, &pa);
+   if (h)
+      return host_ld(h, size);
+   return soft_phys_read(cpu, pa, size);
+}
+
+void soft_write_slow(soft_cpu *cpu, uint64_t lin, unsigned size, uint64_t val, unsigned acc)
+{
+   uint64_t pa;
+   acc = (acc & ~ACC_KIND) | ACC_W;
+   if ((lin & 0xfff) + size > 0x1000) {
+      uint64_t lin2 = lin_mask(cpu, (lin | 0xfff) + 1);
+      unsigned n1 = 0x1000 - (lin & 0xfff);
+      uint64_t pa2;
+      uint8_t *h1 = soft_translate(cpu, lin, acc, &pa);
+      uint8_t *h2 = soft_translate(cpu, lin2, acc, &pa2);
+      for (unsigned i = 0; i < size; i++) {
+         uint8_t b = (uint8_t)(val >> (8 * i));
+         if (i < n1) {
+            if (h1)
+               h1[i] = b;
+            else
+               soft_phys_write(cpu, pa + i, 1, b);
+         } else {
+            if (h2)
+               h2[i - n1] = b;
+            else
+               soft_phys_write(cpu, pa2 + i - n1, 1, b);
+         }
+      }
+      return;
+   }
+   uint8_t *h = soft_translate(cpu, lin, acc, &pa);
+   if (h)
+      host_st(h, size, val);
+   else
+      soft_phys_write(cpu, pa, size, val);
+}
+
+void soft_check_write(soft_cpu *cpu, uint64_t lin, unsigned size)
+{
+   uint64_t pa;
+   soft_translate(cpu, lin, ACC_W, &pa);
+   if ((lin & 0xfff) + size > 0x1000)
+      soft_translate(cpu, lin_mask(cpu, (lin | 0xfff) + 1), ACC_W, &pa);
+}
+
+uint8_t *soft_rmw_ptr(soft_cpu *cpu, uint64_t lin, unsigned size)
+{
+   soft_tlbe *e = &cpu->tlb[cpu->mmu_idx][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+   if ((lin & 0xfff) > 0x1000 - size)
+      return NULL;
+   if (likely(e->tag_w == (lin & ~0xfffull)))
+      return (uint8_t *)(uintptr_t)(lin + e->addend);
+   uint64_t pa;
+   return soft_translate(cpu, lin, ACC_W, &pa);
+}
