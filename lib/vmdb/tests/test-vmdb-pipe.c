@@ -154,6 +154,9 @@ run_server_child(int fd)
    s.pipe = vmdb_pipe_new(db, fd, true, "/test", writable, NULL, &cb, &s);
    g_timeout_add_seconds(60, timeout_cb, &s);
    g_main_loop_run(s.loop); /* until the client closes */
+   /* Changes the pipe applied just before the close may not have been
+    * dispatched to our journal context yet. */
+   vmdb_ctx_dispatch(s.jctx);
    int status = 0;
    if (s.bad) {
       fprintf(stderr, "server child: %s\n", s.why);
