@@ -118,12 +118,26 @@ char *
 vmxcfg_escape(const char *value)
 {
    GString *o = g_string_new(NULL);
-   for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-      if (*p == '"' || *p == '|' || *p == '#' || *p < 0x20 || *p == 0x7f) {
-         g_string_append_printf(o, "|%02X", *p);
+   const char *end = value + strlen(value);
+   for (const char *p = value; *p;) {
+      unsigned char c = (unsigned char)*p;
+      if (c >= 0x80) {
+         /* Valid UTF-8 is written as is; any other byte as |XX, so what we
+          * write always loads again. */
+         gunichar u = g_utf8_get_char_validated(p, end - p);
+         if (u != (gunichar)-1 && u != (gunichar)-2) {
+            const char *next = g_utf8_next_char(p);
+            g_string_append_len(o, p, next - p);
+            p = next;
+            continue;
+         }
+         g_string_append_printf(o, "|%02X", c);
+      } else if (c == '"' || c == '|' || c == '#' || c < 0x20 || c == 0x7f) {
+         g_string_append_printf(o, "|%02X", c);
       } else {
-         g_string_append_c(o, (char)*p);
+         g_string_append_c(o, (char)c);
       }
+      p++;
    }
    return g_string_free(o, FALSE);
 }
@@ -252,7 +266,8 @@ vmxcfg_parse(const char *text, size_t len, const char *filename, char **err)
       const char *nl = memchr(text + pos, '\n', len - pos);
       size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
       size_t body = n;
-      if (body > 0 && text[pos + body - 1] == '\r') {
+      /* CR is part of the line end only before LF. */
+      if (nl && body > 0 && text[pos + body - 1] == '\r') {
          body--;
          c->crlf = true;
       }

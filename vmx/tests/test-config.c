@@ -173,6 +173,38 @@ test_atomic_save(void)
    g_free(dir);
 }
 
+/* Found by fuzz-vmx-config: values that are not UTF-8, and a CR that does
+ * not end a line, must survive a write. */
+static void
+test_fuzz_regressions(void)
+{
+   char *err = NULL;
+   vmxcfg *c = vmxcfg_parse("k = \"|FF\"\n", 10, "r1", &err);
+   g_assert_nonnull(c);
+   g_assert_cmpstr(vmxcfg_get(c, "k"), ==, "\xff");
+   vmxcfg_set(c, "k2", "caf\xc3\xa9 \xff");
+   char *out = vmxcfg_write(c, NULL);
+   g_assert_true(g_str_has_suffix(out, "k2 = \"caf\xc3\xa9 |FF\"\n"));
+   vmxcfg *c2 = vmxcfg_parse(out, strlen(out), "r1b", &err);
+   g_assert_nonnull(c2);
+   g_assert_cmpstr(vmxcfg_get(c2, "k2"), ==, "caf\xc3\xa9 \xff");
+   g_free(out);
+   vmxcfg_free(c2);
+   vmxcfg_free(c);
+
+   c = vmxcfg_parse("a=b\r\r", 6, "r2", &err);
+   g_assert_nonnull(c);
+   g_assert_cmpstr(vmxcfg_get(c, "a"), ==, "b\r\r");
+   out = vmxcfg_write(c, NULL);
+   g_assert_cmpstr(out, ==, "a=b\r\r");
+   g_free(out);
+   vmxcfg_set(c, "a", "x\r");
+   out = vmxcfg_write(c, NULL);
+   g_assert_cmpstr(out, ==, "a = \"x|0D\"");
+   g_free(out);
+   vmxcfg_free(c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -182,5 +214,6 @@ main(int argc, char **argv)
    g_test_add_func("/vmx-config/errors", test_errors);
    g_test_add_func("/vmx-config/typed", test_typed);
    g_test_add_func("/vmx-config/atomic-save", test_atomic_save);
+   g_test_add_func("/vmx-config/fuzz-regressions", test_fuzz_regressions);
    return g_test_run();
 }
