@@ -1,17 +1,23 @@
 /*
- * vmx/machine.h - the virtual machine the vmx runs: guest RAM, vCPUs and
- * the platform around them.
+ * vmx/machine.h - the virtual machine the vmx runs: guest RAM, the monitor
+ * and its vCPU threads, and the PC platform around them.
  *
- * vmx_machine_create() validates the hardware part of the config (every
- * error names the key) and allocates guest RAM in a memfd so that the MKS,
- * checkpoint and DMA can map it. Until a guest image is configured and a
- * monitor runs it, the machine is "idle": powered on, RAM allocated, no
- * guest code.
+ * vmx_hw_config_read() validates the hardware part of the config (every
+ * error names the key). vmx_machine_create() allocates guest RAM in a memfd
+ * (so the MKS, checkpoint and DMA can map it), builds the platform, and,
+ * when a guest image is configured, chooses a monitor, loads the image and
+ * starts one thread per vCPU. Without a guest image the machine is "idle":
+ * powered on, RAM allocated, no guest code.
+ *
+ * The machine reports what the guest does (power off, reset, triple fault,
+ * monitor errors) through the event callback, always on the thread whose
+ * GMainContext was current at creation (the vmx main thread).
  */
 #ifndef VMX_MACHINE_H
 #define VMX_MACHINE_H
 
 #include "vmx/config.h"
+#include "vmx/monitor-mode.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,20 +28,36 @@ typedef struct vmx_hw_config {
    uint64_t memsize_mb;
    unsigned numvcpus;
    const char *monitor_requested;   /* hardware | software | automatic */
+   bool triple_fault_reset;         /* cpu.tripleFault: reset (default) or poweroff */
 } vmx_hw_config;
+
+typedef enum vmx_machine_event {
+   VMX_EV_GUEST_POWEROFF,   /* the guest powered off (ACPI S5) */
+   VMX_EV_GUEST_RESET,      /* the guest reset the machine; already done */
+   VMX_EV_FATAL,            /* the machine cannot go on; power off */
+} vmx_machine_event;
+
+typedef void (*vmx_machine_event_fn)(void *opaque, vmx_machine_event ev, const char *why);
 
 /* Validate the hardware settings of cfg into hw. Errors name the key. */
 bool vmx_hw_config_read(const vmxcfg *cfg, vmx_hw_config *hw, char **err);
 
-vmx_machine *vmx_machine_create(const vmx_hw_config *hw, char **err);
+vmx_machine *vmx_machine_create(const vmx_hw_config *hw, const vmxcfg *cfg,
+                                const char *vmx_dir, vmx_machine_event_fn ev, void *opaque,
+                                char **err);
 void vmx_machine_destroy(vmx_machine *m);
 /* What the machine runs: "idle" or the boot method. */
 const char *vmx_machine_kind(const vmx_machine *m);
+/* The monitor choice ("" for an idle machine). */
+const vmx_monitor_choice *vmx_machine_monitor(const vmx_machine *m);
 int vmx_machine_ram_fd(const vmx_machine *m);
 void *vmx_machine_ram(const vmx_machine *m, uint64_t *size);
 
+/* Stop every vCPU at an instruction boundary / let them run again. */
 int vmx_machine_pause(vmx_machine *m, char **err);
 int vmx_machine_unpause(vmx_machine *m, char **err);
+/* A hard reset: vCPUs stopped, devices reset, RAM cleared and the guest
+ * image loaded again, vCPUs restarted. */
 int vmx_machine_reset(vmx_machine *m, char **err);
 /* Ask the guest to shut down (ACPI power button). Returns false when no
  * guest OS can act on it, so the caller powers off directly. */

@@ -55,6 +55,34 @@ uptime_tick(gpointer data)
    return G_SOURCE_CONTINUE;
 }
 
+/* What the guest did, on the main thread. */
+static void
+on_machine_event(void *opaque, vmx_machine_event ev, const char *why)
+{
+   vmx *v = opaque;
+   char *err = NULL;
+   switch (ev) {
+   case VMX_EV_GUEST_RESET:
+      vmxlog("The guest reset the virtual machine: %s", why ? why : "");
+      v->power_on_mono = g_get_monotonic_time();
+      break;
+   case VMX_EV_GUEST_POWEROFF:
+      vmxlog("The guest powered off the virtual machine: %s", why ? why : "");
+      if (vmx_power_off(v, false, &err) < 0) {
+         vmxlog("Power off after the guest's request failed: %s", err);
+      }
+      break;
+   case VMX_EV_FATAL:
+      vmxlog("Error: the virtual machine cannot continue: %s", why ? why : "");
+      vmdb_set_str(v->ctx, "/vm/runtime/lastError", why ? why : "monitor error");
+      if (vmx_power_off(v, false, &err) < 0) {
+         vmxlog("Power off after a fatal error failed: %s", err);
+      }
+      break;
+   }
+   g_free(err);
+}
+
 int
 vmx_power_on(vmx *v, char **err)
 {
@@ -71,7 +99,7 @@ vmx_power_on(vmx *v, char **err)
       vmx_set_power_state(v, "poweredOff");
       return -1;
    }
-   v->machine = vmx_machine_create(&hw, &why);
+   v->machine = vmx_machine_create(&hw, v->cfg, v->dir, on_machine_event, v, &why);
    if (!v->machine) {
       op_fail(v, err, "power on failed: %s", why);
       g_free(why);
@@ -83,6 +111,11 @@ vmx_power_on(vmx *v, char **err)
    vmdb_set_int(v->ctx, "/vm/runtime/numvcpus", hw.numvcpus);
    vmdb_set_str(v->ctx, "/vm/runtime/monitor/requested", hw.monitor_requested);
    vmdb_set_str(v->ctx, "/vm/runtime/machine", vmx_machine_kind(v->machine));
+   const vmx_monitor_choice *mc = vmx_machine_monitor(v->machine);
+   if (mc) {
+      vmdb_set_str(v->ctx, "/vm/runtime/monitor/allowed", mc->allowed);
+      vmdb_set_str(v->ctx, "/vm/runtime/monitor/chosen", vmm_kind_name(mc->chosen));
+   }
    vmdb_set_int(v->ctx, "/vm/runtime/powerOnTime", (int64_t)time(NULL));
    vmdb_set_int(v->ctx, "/vm/stats/uptimeSec", 0);
    vmdb_tx_commit(v->ctx);

@@ -1,0 +1,153 @@
+/*
+ * vmx/machine-guest.c - the PC platform and boot image of a machine.
+ *
+ * The device table below is the platform's explicit init order: the PCI
+ * host bridge first (other devices register PCI functions with it), then
+ * the legacy chipset, then ACPI. Under the software monitor the userspace
+ * interrupt controllers and PIT join the table; under KVM they are
+ * in-kernel.
+ */
+#include "vmx/machine-guest.h"
+#include "vmx/boot/boot.h"
+#include "vmx/dev/acpi/acpi.h"
+#include "vmx/dev/chipset/chipset.h"
+#include "vmx/vmxlog.h"
+
+#include <glib.h>
+#include <string.h>
+
+static const vmx_device_desc *const pc_devices[] = {
+   &vmx_dev_pci,       /* host bridge: config mechanism #1 */
+   &vmx_dev_acpi_pm,   /* PM timer, power button, S5 */
+};
+
+struct vmx_machine_guest {
+   vmxcfg *cfg;              /* a copy: the vmx may change its own */
+   char *vmx_dir;
+   unsigned ncpus;
+   vmx_guest_ram ram;
+   vmx_platform *plat;
+   vmx_boot_state boot;
+   vmm_vm *vm;
+};
+
+static void
+copy_entry(const char *key, const char *value, void *user)
+{
+   vmxcfg_set(user, key, value);
+}
+
+bool
+vmx_machine_guest_create(const vmxcfg *cfg, const char *vmx_dir, void *ram, uint64_t ram_size,
+                         unsigned ncpus, vmx_machine_guest **out, char **err)
+{
+   *out = NULL;
+   if (!vmxcfg_get(cfg, "linux.kernel")) {
+      return true; /* nothing to boot: an idle machine */
+   }
+   vmx_machine_guest *g = g_new0(vmx_machine_guest, 1);
+   g->cfg = vmxcfg_new();
+   vmxcfg_foreach(cfg, copy_entry, g->cfg);
+   g->vmx_dir = g_strdup(vmx_dir);
+   g->ncpus = ncpus;
+   g->ram.base = ram;
+   g->ram.size = ram_size;
+   g->plat = vmx_platform_new();
+   if (!vmx_platform_add_devices(g->plat, pc_devices, G_N_ELEMENTS(pc_devices), g->cfg, err)) {
+      vmx_machine_guest_destroy(g);
+      return false;
+   }
+   /* Load once now so a bad image fails the power-on before any vCPU
+    * exists; attach() loads again into the cleared RAM. */
+   if (!vmx_boot_from_config(g->cfg, g->vmx_dir, ncpus, &g->ram, &g->boot, err)) {
+      vmx_machine_guest_destroy(g);
+      return false;
+   }
+   vmxlog("Boot: %s entry at 0x%llx, kernel 0x%llx-0x%llx%s", g->boot.method,
+          (unsigned long long)g->boot.entry, (unsigned long long)g->boot.kernel_start,
+          (unsigned long long)g->boot.kernel_end, g->boot.initrd_size ? ", initrd" : "");
+   *out = g;
+   return true;
+}
+
+void
+vmx_machine_guest_destroy(vmx_machine_guest *g)
+{
+   if (!g) {
+      return;
+   }
+   vmx_platform_free(g->plat);
+   vmxcfg_free(g->cfg);
+   g_free(g->vmx_dir);
+   g_free(g);
+}
+
+vmx_platform *
+vmx_machine_guest_platform(vmx_machine_guest *g)
+{
+   return g ? g->plat : NULL;
+}
+
+const char *
+vmx_machine_guest_kind(vmx_machine_guest *g)
+{
+   return g->boot.method ? g->boot.method : "direct boot";
+}
+
+static bool
+map_ram(vmx_machine_guest *g, vmm_vm *vm, char **err)
+{
+   vmx_boot_layout l;
+   vmx_boot_layout_get(g->ram.size, &l);
+   int r = vmm_vm_map(vm, 0, g->ram.base, l.low_end, false);
+   if (r == 0 && l.high_end > VMX_BOOT_4G) {
+      r = vmm_vm_map(vm, VMX_BOOT_4G, g->ram.base + l.low_end, l.high_end - VMX_BOOT_4G, false);
+   }
+   if (r < 0) {
+      *err = g_strdup_printf("cannot map guest RAM into the monitor: %s", g_strerror(-r));
+      return false;
+   }
+   return true;
+}
+
+static bool
+set_boot_state(vmx_machine_guest *g, vmm_vcpu *bsp, char **err)
+{
+   int r = vmm_vcpu_set_sregs(bsp, &g->boot.sregs);
+   if (r == 0) {
+      r = vmm_vcpu_set_regs(bsp, &g->boot.regs);
+   }
+   if (r < 0) {
+      *err = g_strdup_printf("cannot set the boot vCPU's state: %s", g_strerror(-r));
+      return false;
+   }
+   return true;
+}
+
+bool
+vmx_machine_guest_attach(vmx_machine_guest *g, vmm_vm *vm, vmm_vcpu *bsp, char **err)
+{
+   g->vm = vm;
+   vmx_platform_attach_vmm(g->plat, vm);
+   if (!map_ram(g, vm, err)) {
+      return false;
+   }
+   return set_boot_state(g, bsp, err);
+}
+
+bool
+vmx_machine_guest_reset(vmx_machine_guest *g, vmm_vcpu *const *cpus, unsigned n, char **err)
+{
+   vmx_platform_reset(g->plat);
+   if (!vmx_boot_from_config(g->cfg, g->vmx_dir, g->ncpus, &g->ram, &g->boot, err)) {
+      return false;
+   }
+   return n == 0 || set_boot_state(g, cpus[0], err);
+}
+
+bool
+vmx_machine_guest_power_button(vmx_machine_guest *g)
+{
+   void *pm = vmx_platform_device(g->plat, vmx_dev_acpi_pm.name);
+   return pm && vmx_acpi_pm_power_button(pm);
+}
