@@ -192,7 +192,7 @@ test_fuzz_regressions(void)
    vmxcfg_free(c2);
    vmxcfg_free(c);
 
-   c = vmxcfg_parse("a=b\r\r", 6, "r2", &err);
+   c = vmxcfg_parse("a=b\r\r", 5, "r2", &err);
    g_assert_nonnull(c);
    g_assert_cmpstr(vmxcfg_get(c, "a"), ==, "b\r\r");
    out = vmxcfg_write(c, NULL);
