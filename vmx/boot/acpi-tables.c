@@ -223,11 +223,10 @@ build_madt(vmx_aml *a, const vmx_acpi_tables_config *c)
    boot_put32(io + 4, VMX_ACPI_IOAPIC_ADDR);
    boot_put32(io + 8, 0);              /* GSI base */
    vmx_aml_bytes(a, io, sizeof io);
-   /* ISA IRQ 0 (PIT) arrives on GSI 2, conforming polarity and trigger. */
-   uint8_t iso0[10] = { 2, 10, 0, 0 };
-   boot_put32(iso0 + 4, 2);
-   boot_put16(iso0 + 8, 0);
-   vmx_aml_bytes(a, iso0, sizeof iso0);
+   /* No IRQ0 -> GSI2 override: both monitors wire ISA IRQ n to IOAPIC pin n
+    * (KVM's default GSI routing, and vmx/dev/intc's router), so the PIT is
+    * on GSI 0. Declaring the override would send Linux to pin 2, where no
+    * timer interrupt arrives. */
    /* IRQ 9 (SCI): level-triggered, active high. */
    uint8_t iso9[10] = { 2, 10, 0, ACPI_SCI_GSI };
    boot_put32(iso9 + 4, ACPI_SCI_GSI);
