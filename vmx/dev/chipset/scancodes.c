@@ -1,0 +1,250 @@
+/*
+ * vmx/dev/chipset/scancodes.c - scancode sets 1-3 and the 8042 translation
+ * table. See scancodes.h.
+ */
+#include "vmx/dev/chipset/scancodes.h"
+
+#include <linux/input-event-codes.h>
+#include <pthread.h>
+#include <stddef.h>
+
+#define E0 1u   /* sets 1 and 2 prefix the code with 0xe0 */
+
+typedef struct key {
+   uint16_t keycode;
+   uint8_t s1, s2, s3;
+   uint8_t flags;
+} key;
+
+static const key keys[] = {
+   { KEY_ESC, 0x01, 0x76, 0x08, 0 },
+   { KEY_1, 0x02, 0x16, 0x16, 0 },
+   { KEY_2, 0x03, 0x1e, 0x1e, 0 },
+   { KEY_3, 0x04, 0x26, 0x26, 0 },
+   { KEY_4, 0x05, 0x25, 0x25, 0 },
+   { KEY_5, 0x06, 0x2e, 0x2e, 0 },
+   { KEY_6, 0x07, 0x36, 0x36, 0 },
+   { KEY_7, 0x08, 0x3d, 0x3d, 0 },
+   { KEY_8, 0x09, 0x3e, 0x3e, 0 },
+   { KEY_9, 0x0a, 0x46, 0x46, 0 },
+   { KEY_0, 0x0b, 0x45, 0x45, 0 },
+   { KEY_MINUS, 0x0c, 0x4e, 0x4e, 0 },
+   { KEY_EQUAL, 0x0d, 0x55, 0x55, 0 },
+   { KEY_BACKSPACE, 0x0e, 0x66, 0x66, 0 },
+   { KEY_TAB, 0x0f, 0x0d, 0x0d, 0 },
+   { KEY_Q, 0x10, 0x15, 0x15, 0 },
+   { KEY_W, 0x11, 0x1d, 0x1d, 0 },
+   { KEY_E, 0x12, 0x24, 0x24, 0 },
+   { KEY_R, 0x13, 0x2d, 0x2d, 0 },
+   { KEY_T, 0x14, 0x2c, 0x2c, 0 },
+   { KEY_Y, 0x15, 0x35, 0x35, 0 },
+   { KEY_U, 0x16, 0x3c, 0x3c, 0 },
+   { KEY_I, 0x17, 0x43, 0x43, 0 },
+   { KEY_O, 0x18, 0x44, 0x44, 0 },
+   { KEY_P, 0x19, 0x4d, 0x4d, 0 },
+   { KEY_LEFTBRACE, 0x1a, 0x54, 0x54, 0 },
+   { KEY_RIGHTBRACE, 0x1b, 0x5b, 0x5b, 0 },
+   { KEY_ENTER, 0x1c, 0x5a, 0x5a, 0 },
+   { KEY_LEFTCTRL, 0x1d, 0x14, 0x11, 0 },
+   { KEY_A, 0x1e, 0x1c, 0x1c, 0 },
+   { KEY_S, 0x1f, 0x1b, 0x1b, 0 },
+   { KEY_D, 0x20, 0x23, 0x23, 0 },
+   { KEY_F, 0x21, 0x2b, 0x2b, 0 },
+   { KEY_G, 0x22, 0x34, 0x34, 0 },
+   { KEY_H, 0x23, 0x33, 0x33, 0 },
+   { KEY_J, 0x24, 0x3b, 0x3b, 0 },
+   { KEY_K, 0x25, 0x42, 0x42, 0 },
+   { KEY_L, 0x26, 0x4b, 0x4b, 0 },
+   { KEY_SEMICOLON, 0x27, 0x4c, 0x4c, 0 },
+   { KEY_APOSTROPHE, 0x28, 0x52, 0x52, 0 },
+   { KEY_GRAVE, 0x29, 0x0e, 0x0e, 0 },
+   { KEY_LEFTSHIFT, 0x2a, 0x12, 0x12, 0 },
+   { KEY_BACKSLASH, 0x2b, 0x5d, 0x5c, 0 },
+   { KEY_Z, 0x2c, 0x1a, 0x1a, 0 },
+   { KEY_X, 0x2d, 0x22, 0x22, 0 },
+   { KEY_C, 0x2e, 0x21, 0x21, 0 },
+   { KEY_V, 0x2f, 0x2a, 0x2a, 0 },
+   { KEY_B, 0x30, 0x32, 0x32, 0 },
+   { KEY_N, 0x31, 0x31, 0x31, 0 },
+   { KEY_M, 0x32, 0x3a, 0x3a, 0 },
+   { KEY_COMMA, 0x33, 0x41, 0x41, 0 },
+   { KEY_DOT, 0x34, 0x49, 0x49, 0 },
+   { KEY_SLASH, 0x35, 0x4a, 0x4a, 0 },
+   { KEY_RIGHTSHIFT, 0x36, 0x59, 0x59, 0 },
+   { KEY_KPASTERISK, 0x37, 0x7c, 0x7e, 0 },
+   { KEY_LEFTALT, 0x38, 0x11, 0x19, 0 },
+   { KEY_SPACE, 0x39, 0x29, 0x29, 0 },
+   { KEY_CAPSLOCK, 0x3a, 0x58, 0x14, 0 },
+   { KEY_F1, 0x3b, 0x05, 0x07, 0 },
+   { KEY_F2, 0x3c, 0x06, 0x0f, 0 },
+   { KEY_F3, 0x3d, 0x04, 0x17, 0 },
+   { KEY_F4, 0x3e, 0x0c, 0x1f, 0 },
+   { KEY_F5, 0x3f, 0x03, 0x27, 0 },
+   { KEY_F6, 0x40, 0x0b, 0x2f, 0 },
+   { KEY_F7, 0x41, 0x83, 0x37, 0 },
+   { KEY_F8, 0x42, 0x0a, 0x3f, 0 },
+   { KEY_F9, 0x43, 0x01, 0x47, 0 },
+   { KEY_F10, 0x44, 0x09, 0x4f, 0 },
+   { KEY_NUMLOCK, 0x45, 0x77, 0x76, 0 },
+   { KEY_SCROLLLOCK, 0x46, 0x7e, 0x5f, 0 },
+   { KEY_KP7, 0x47, 0x6c, 0x6c, 0 },
+   { KEY_KP8, 0x48, 0x75, 0x75, 0 },
+   { KEY_KP9, 0x49, 0x7d, 0x7d, 0 },
+   { KEY_KPMINUS, 0x4a, 0x7b, 0x84, 0 },
+   { KEY_KP4, 0x4b, 0x6b, 0x6b, 0 },
+   { KEY_KP5, 0x4c, 0x73, 0x73, 0 },
+   { KEY_KP6, 0x4d, 0x74, 0x74, 0 },
+   { KEY_KPPLUS, 0x4e, 0x79, 0x7c, 0 },
+   { KEY_KP1, 0x4f, 0x69, 0x69, 0 },
+   { KEY_KP2, 0x50, 0x72, 0x72, 0 },
+   { KEY_KP3, 0x51, 0x7a, 0x7a, 0 },
+   { KEY_KP0, 0x52, 0x70, 0x70, 0 },
+   { KEY_KPDOT, 0x53, 0x71, 0x71, 0 },
+   { KEY_102ND, 0x56, 0x61, 0x13, 0 },
+   { KEY_F11, 0x57, 0x78, 0x56, 0 },
+   { KEY_F12, 0x58, 0x07, 0x5e, 0 },
+   { KEY_RO, 0x73, 0x51, 0x51, 0 },
+   { KEY_KPENTER, 0x1c, 0x5a, 0x79, E0 },
+   { KEY_RIGHTCTRL, 0x1d, 0x14, 0x58, E0 },
+   { KEY_KPSLASH, 0x35, 0x4a, 0x77, E0 },
+   { KEY_SYSRQ, 0x37, 0x7c, 0x57, E0 },   /* Print Screen: see seq() */
+   { KEY_RIGHTALT, 0x38, 0x11, 0x39, E0 },
+   { KEY_HOME, 0x47, 0x6c, 0x6e, E0 },
+   { KEY_UP, 0x48, 0x75, 0x63, E0 },
+   { KEY_PAGEUP, 0x49, 0x7d, 0x6f, E0 },
+   { KEY_LEFT, 0x4b, 0x6b, 0x61, E0 },
+   { KEY_RIGHT, 0x4d, 0x74, 0x6a, E0 },
+   { KEY_END, 0x4f, 0x69, 0x65, E0 },
+   { KEY_DOWN, 0x50, 0x72, 0x60, E0 },
+   { KEY_PAGEDOWN, 0x51, 0x7a, 0x6d, E0 },
+   { KEY_INSERT, 0x52, 0x70, 0x67, E0 },
+   { KEY_DELETE, 0x53, 0x71, 0x64, E0 },
+   { KEY_POWER, 0x5e, 0x37, 0x00, E0 },
+   { KEY_PAUSE, 0x45, 0x77, 0x62, 0 },     /* see seq() */
+   { KEY_YEN, 0x7d, 0x6a, 0x5d, 0 },
+   { KEY_LEFTMETA, 0x5b, 0x1f, 0x8b, E0 },
+   { KEY_RIGHTMETA, 0x5c, 0x27, 0x8c, E0 },
+   { KEY_COMPOSE, 0x5d, 0x2f, 0x8d, E0 },
+   { KEY_SLEEP, 0x5f, 0x3f, 0x00, E0 },
+   { KEY_WAKEUP, 0x63, 0x5e, 0x00, E0 },
+};
+
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+static const key *
+lookup(unsigned keycode)
+{
+   for (size_t i = 0; i < NKEYS; i++) {
+      if (keys[i].keycode == keycode) {
+         return &keys[i];
+      }
+   }
+   return NULL;
+}
+
+unsigned
+ps2_scancode_count(void)
+{
+   return (unsigned)NKEYS;
+}
+
+unsigned
+ps2_scancode_keycode(unsigned i)
+{
+   return i < NKEYS ? keys[i].keycode : 0;
+}
+
+uint8_t
+ps2_scancode_set3(unsigned keycode)
+{
+   const key *k = lookup(keycode);
+   return k ? k->s3 : 0;
+}
+
+bool
+ps2_scancode_no_repeat(unsigned keycode)
+{
+   return keycode == KEY_PAUSE;
+}
+
+unsigned
+ps2_scancode_seq(unsigned set, unsigned keycode, bool down, uint8_t out[PS2_SEQ_MAX])
+{
+   const key *k = lookup(keycode);
+   unsigned n = 0;
+   if (!k || (set != 1 && set != 2)) {
+      return 0;
+   }
+   if (keycode == KEY_PAUSE) {
+      /* Make only: Ctrl+NumLock with an 0xe1 prefix. */
+      if (!down) {
+         return 0;
+      }
+      static const uint8_t p1[] = { 0xe1, 0x1d, 0x45, 0xe1, 0x9d, 0xc5 };
+      static const uint8_t p2[] = { 0xe1, 0x14, 0x77, 0xe1, 0xf0, 0x14, 0xf0, 0x77 };
+      const uint8_t *p = set == 1 ? p1 : p2;
+      n = set == 1 ? sizeof p1 : sizeof p2;
+      for (unsigned i = 0; i < n; i++) {
+         out[i] = p[i];
+      }
+      return n;
+   }
+   if (keycode == KEY_SYSRQ) {
+      /* Print Screen: a fake Left Shift around the keypad '*' code. */
+      if (set == 1) {
+         const uint8_t mk[] = { 0xe0, 0x2a, 0xe0, 0x37 }, br[] = { 0xe0, 0xb7, 0xe0, 0xaa };
+         for (unsigned i = 0; i < 4; i++) {
+            out[i] = down ? mk[i] : br[i];
+         }
+         return 4;
+      }
+      const uint8_t mk[] = { 0xe0, 0x12, 0xe0, 0x7c };
+      const uint8_t br[] = { 0xe0, 0xf0, 0x7c, 0xe0, 0xf0, 0x12 };
+      const uint8_t *p = down ? mk : br;
+      n = down ? 4 : 6;
+      for (unsigned i = 0; i < n; i++) {
+         out[i] = p[i];
+      }
+      return n;
+   }
+   if (k->flags & E0) {
+      out[n++] = 0xe0;
+   }
+   if (set == 1) {
+      out[n++] = (uint8_t)(k->s1 | (down ? 0 : 0x80));
+   } else {
+      if (!down) {
+         out[n++] = 0xf0;
+      }
+      out[n++] = k->s2;
+   }
+   return n;
+}
+
+static uint8_t xlat[256];
+static pthread_once_t xlat_once = PTHREAD_ONCE_INIT;
+
+static void
+xlat_build(void)
+{
+   for (unsigned i = 0; i < 256; i++) {
+      xlat[i] = (uint8_t)i;
+   }
+   for (size_t i = 0; i < NKEYS; i++) {
+      xlat[keys[i].s2] = keys[i].s1;
+   }
+   /* Print Screen's and Pause's extra bytes are other keys' codes (Left
+    * Shift, Left Ctrl, NumLock), already in the table. What no key sends:
+    * the overrun code, and the scancode set numbers the keyboard reports
+    * (1, 2, 3 -> 0x43, 0x41, 0x3f). 0x84 is Alt+Print Screen (SysRq). */
+   xlat[0x00] = 0xff;
+   xlat[0x02] = 0x41;
+   xlat[0x84] = 0x54;
+}
+
+uint8_t
+ps2_xlat(uint8_t b)
+{
+   pthread_once(&xlat_once, xlat_build);
+   return xlat[b];
+}
