@@ -11,14 +11,29 @@
 #include "vmx/boot/boot.h"
 #include "vmx/dev/acpi/acpi.h"
 #include "vmx/dev/chipset/chipset.h"
+#include "vmx/dev/intc/intc.h"
 #include "vmx/vmxlog.h"
 
 #include <glib.h>
+#include <stdio.h>
 #include <string.h>
 
 static const vmx_device_desc *const pc_devices[] = {
-   &vmx_dev_pci,       /* host bridge: config mechanism #1 */
+   &vmx_dev_pci,       /* host bridge first: devices register PCI functions */
+   &vmx_dev_reset,     /* 0xcf9 */
+   &vmx_dev_cmos,      /* RTC and NVRAM */
+   &vmx_dev_uart,      /* COM1-COM4 */
+   &vmx_dev_i8042,     /* keyboard controller, then its PS/2 devices */
+   &vmx_dev_ps2kbd,
+   &vmx_dev_ps2mouse,
+   &vmx_dev_backdoor,  /* before devices that add backdoor commands */
    &vmx_dev_acpi_pm,   /* PM timer, power button, S5 */
+};
+
+/* Under the software monitor the interrupt controllers and the PIT are
+ * ours; intc comes last: it wires the others together. */
+static const vmx_device_desc *const soft_irq_devices[] = {
+   &vmx_dev_pic, &vmx_dev_ioapic, &vmx_dev_lapic, &vmx_dev_pit, &vmx_dev_intc,
 };
 
 struct vmx_machine_guest {
@@ -37,12 +52,34 @@ copy_entry(const char *key, const char *value, void *user)
    vmxcfg_set(user, key, value);
 }
 
+/* serialN.fileName is relative to the .vmx's folder, as VMware reads it. */
+static void
+resolve_serial_paths(vmxcfg *cfg, const char *vmx_dir)
+{
+   for (int n = 0; n < 4 && vmx_dir; n++) {
+      char key[32];
+      snprintf(key, sizeof key, "serial%d.fileName", n);
+      const char *f = vmxcfg_get(cfg, key);
+      if (f && *f && !g_path_is_absolute(f)) {
+         char *abs = g_build_filename(vmx_dir, f, NULL);
+         vmxcfg_set(cfg, key, abs);
+         g_free(abs);
+      }
+   }
+}
+
 bool
-vmx_machine_guest_create(const vmxcfg *cfg, const char *vmx_dir, void *ram, uint64_t ram_size,
-                         unsigned ncpus, vmx_machine_guest **out, char **err)
+vmx_machine_guest_wanted(const vmxcfg *cfg)
+{
+   return vmxcfg_get(cfg, "linux.kernel") != NULL;
+}
+
+bool
+vmx_machine_guest_create(const vmxcfg *cfg, const char *vmx_dir, vmm_kind kind, void *ram,
+                         uint64_t ram_size, unsigned ncpus, vmx_machine_guest **out, char **err)
 {
    *out = NULL;
-   if (!vmxcfg_get(cfg, "linux.kernel")) {
+   if (!vmx_machine_guest_wanted(cfg)) {
       return true; /* nothing to boot: an idle machine */
    }
    vmx_machine_guest *g = g_new0(vmx_machine_guest, 1);
@@ -52,8 +89,12 @@ vmx_machine_guest_create(const vmxcfg *cfg, const char *vmx_dir, void *ram, uint
    g->ncpus = ncpus;
    g->ram.base = ram;
    g->ram.size = ram_size;
+   resolve_serial_paths(g->cfg, vmx_dir);
    g->plat = vmx_platform_new();
-   if (!vmx_platform_add_devices(g->plat, pc_devices, G_N_ELEMENTS(pc_devices), g->cfg, err)) {
+   if (!vmx_platform_add_devices(g->plat, pc_devices, G_N_ELEMENTS(pc_devices), g->cfg, err) ||
+       (kind == VMM_KIND_SOFTWARE &&
+        !vmx_platform_add_devices(g->plat, soft_irq_devices, G_N_ELEMENTS(soft_irq_devices),
+                                  g->cfg, err))) {
       vmx_machine_guest_destroy(g);
       return false;
    }

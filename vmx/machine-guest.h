@@ -18,9 +18,11 @@ typedef struct vmx_machine_guest vmx_machine_guest;
 /* Read the guest image settings. *out is NULL (and true returned) when the
  * config names no guest image: the machine is idle. ram is the memfd
  * mapping, laid out as vmx/boot/boot.h describes. */
-bool vmx_machine_guest_create(const vmxcfg *cfg, const char *vmx_dir, void *ram,
+bool vmx_machine_guest_create(const vmxcfg *cfg, const char *vmx_dir, vmm_kind kind, void *ram,
                               uint64_t ram_size, unsigned ncpus, vmx_machine_guest **out,
                               char **err);
+/* True when the config names a guest image. */
+bool vmx_machine_guest_wanted(const vmxcfg *cfg);
 void vmx_machine_guest_destroy(vmx_machine_guest *g);
 vmx_platform *vmx_machine_guest_platform(vmx_machine_guest *g);
 const char *vmx_machine_guest_kind(vmx_machine_guest *g);

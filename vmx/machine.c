@@ -385,20 +385,21 @@ vmx_machine_create(const vmx_hw_config *hw, const vmxcfg *cfg, const char *vmx_d
       vmx_machine_destroy(m);
       return NULL;
    }
-   if (!vmx_machine_guest_create(cfg, vmx_dir, m->ram, m->ram_size, hw->numvcpus, &m->guest,
-                                 err)) {
-      vmx_machine_destroy(m);
-      return NULL;
-   }
-   if (!m->guest) {
+   if (!vmx_machine_guest_wanted(cfg)) {
       vmxlog("Machine: %llu MB RAM (memfd), %u vCPU(s), no guest image: idle machine",
              (unsigned long long)hw->memsize_mb, hw->numvcpus);
       return m;
    }
+   /* The monitor decides which devices the platform models itself. */
+   if (!vmx_monitor_choose(m->hw.monitor_requested, &m->mon, err) ||
+       !vmx_machine_guest_create(cfg, vmx_dir, m->mon.chosen, m->ram, m->ram_size,
+                                 hw->numvcpus, &m->guest, err)) {
+      vmx_machine_destroy(m);
+      return NULL;
+   }
    vmxlog("Machine: %llu MB RAM (memfd), %u vCPU(s), guest: %s",
           (unsigned long long)hw->memsize_mb, hw->numvcpus, vmx_machine_guest_kind(m->guest));
-   if (!vmx_monitor_choose(m->hw.monitor_requested, &m->mon, err) ||
-       !start_monitor(m, WANT_RUN, err)) {
+   if (!start_monitor(m, WANT_RUN, err)) {
       vmx_machine_destroy(m);
       return NULL;
    }

@@ -359,9 +359,10 @@ main(int argc, char **argv)
 
 fail_early:
    fprintf(stderr, "vmx: %s\n", err);
-   report_ready(err);
    /* A config error is recorded in the VM's log too, as VMware does; only
-    * while we hold the VM's lock, so a running vmx's log is never rotated. */
+    * while we hold the VM's lock, so a running vmx's log is never rotated.
+    * The log is written before the ready line so that whoever started us
+    * finds it complete. */
    if (!vmxlog_path() && v->dir && v->lock_fd >= 0) {
       vmxlog_open(v->dir, 3, NULL);
    }
@@ -369,10 +370,16 @@ fail_early:
       vmxlog("Error: %s", err);
       vmxlog_close();
    }
+   report_ready(err);
    if (v->lock_fd >= 0) {
       unlink(v->lock_path);
       close(v->lock_fd);
    }
+   vmxcfg_free(v->cfg);
+   g_free(v->vmx_path);
+   g_free(v->dir);
+   g_free(v->sock_path);
+   g_free(v->lock_path);
    g_free(err);
    return 1;
 }

@@ -14,6 +14,11 @@
  *   vmx_dev_ps2mouse   PS/2 mouse: after vmx_dev_i8042
  *   vmx_dev_backdoor   VMware backdoor port 0x5658: before any device that
  *                      registers backdoor commands
+ *
+ * Interfaces for other code: pci.h (PCI functions, BARs, INTx, MSI),
+ * backdoor.h (backdoor_register), ps2kbd.h / ps2mouse.h (host input for
+ * the MKS), uart.h (pty paths, flush), cmos.h (NMI mask, NVRAM), i8042.h
+ * (A20 state, attaching PS/2 devices).
  */
 #ifndef VMX_DEV_CHIPSET_CHIPSET_H
 #define VMX_DEV_CHIPSET_CHIPSET_H

@@ -388,8 +388,9 @@ advance(cmos *c, int64_t g)
       int64_t s0 = floordiv(c->last_ns, NS), s1 = floordiv(g, NS);
       if (s1 > s0) {
          flags |= C_UF;
+         /* A day covers every alarm; skip the search when AF is up. */
          int64_t first = s1 - s0 > 86400 ? s1 - 86400 : s0 + 1;
-         for (int64_t s = first; s <= s1; s++) {
+         for (int64_t s = first; s <= s1 && !(c->ram[REG_C] & C_AF); s++) {
             if (alarm_match(c, s)) {
                flags |= C_AF;
                break;

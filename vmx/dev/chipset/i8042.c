@@ -274,6 +274,7 @@ kbc_read(i8042 *c, bool data, unsigned size)
       refill(c);
       v = c->obuf;   /* an empty buffer reads its last byte again */
       c->obf = false;
+      c->obf_aux = false;
       refill(c);
    } else {
       refill(c);

@@ -21,6 +21,7 @@
 #define HOST_CLASS 0x060000
 
 #define CAP_START 0x40
+#define PCI_MAX_CAPS 16
 
 typedef struct pci_bar {
    bool defined;       /* this slot holds a BAR (the low half for 64-bit) */
@@ -44,8 +45,12 @@ struct pci_func {
    uint8_t init[256];    /* power-on values of guest-writable bits */
    uint8_t fixed[256];   /* bits a checkpoint must match */
    pci_bar bar[PCI_NUM_BARS];
-   unsigned cap_next;    /* where the next capability goes */
+   unsigned cap_next;    /* where the next capability goes by default */
    unsigned cap_last;    /* offset of the last capability, 0 if none */
+   struct {
+      uint8_t off, len;
+   } caps[PCI_MAX_CAPS];
+   unsigned ncaps;
    unsigned msi;         /* MSI capability offset, 0 if none */
    unsigned msi_nvec;
    bool msi_64, msi_maskable;
@@ -487,16 +492,42 @@ pci_bar_address(pci_func *f, unsigned index)
    return a;
 }
 
+static bool
+in_cap(const pci_func *f, unsigned off)
+{
+   for (unsigned i = 0; i < f->ncaps; i++) {
+      if (off >= f->caps[i].off && off < (unsigned)f->caps[i].off + f->caps[i].len) {
+         return true;
+      }
+   }
+   return false;
+}
+
 unsigned
-pci_cap_add(pci_func *f, uint8_t id, unsigned len, char **err)
+pci_cap_add(pci_func *f, unsigned at, uint8_t id, unsigned len, char **err)
 {
    pthread_mutex_lock(&f->h->lock);
-   unsigned off = f->cap_next;
+   unsigned off = at ? at : f->cap_next;
    unsigned alen = (len + 3) & ~3u;
-   if (len < 2 || off + alen > 256) {
+   const char *why = NULL;
+   if (len < 2) {
+      why = "shorter than its header";
+   } else if (off < CAP_START || (off & 3) || off + alen > 256) {
+      why = "outside 0x40-0xff or not dword-aligned";
+   } else if (f->ncaps == PCI_MAX_CAPS) {
+      why = "too many capabilities";
+   } else {
+      for (unsigned i = off; i < off + alen; i++) {
+         if (in_cap(f, i)) {
+            why = "overlapping another capability";
+            break;
+         }
+      }
+   }
+   if (why) {
       pthread_mutex_unlock(&f->h->lock);
-      *err = g_strdup_printf("PCI %s: no room for a %u-byte capability 0x%02x at 0x%x", f->name,
-                             len, id, off);
+      *err = g_strdup_printf("PCI %s: capability 0x%02x (%u bytes) at 0x%x: %s", f->name, id,
+                             len, off, why);
       return 0;
    }
    f->cfg[off] = id;
@@ -509,14 +540,20 @@ pci_cap_add(pci_func *f, uint8_t id, unsigned len, char **err)
       f->cfg[PCI_CAPABILITY_LIST] = (uint8_t)off;
       f->cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
    }
+   f->caps[f->ncaps].off = (uint8_t)off;
+   f->caps[f->ncaps].len = (uint8_t)(alen > 255 ? 255 : alen);
+   f->ncaps++;
    f->cap_last = off;
-   f->cap_next = off + alen;
+   if (off + alen > f->cap_next) {
+      f->cap_next = off + alen;
+   }
    pthread_mutex_unlock(&f->h->lock);
    return off;
 }
 
 bool
-pci_msi_init(pci_func *f, unsigned nvectors, bool addr64, bool maskable, char **err)
+pci_msi_init(pci_func *f, unsigned at, unsigned nvectors, bool addr64, bool maskable,
+             char **err)
 {
    if (nvectors == 0 || nvectors > 32 || (nvectors & (nvectors - 1))) {
       *err = g_strdup_printf("PCI %s: MSI vector count %u must be 1, 2, 4, 8, 16 or 32", f->name,
@@ -528,7 +565,7 @@ pci_msi_init(pci_func *f, unsigned nvectors, bool addr64, bool maskable, char **
       return false;
    }
    unsigned len = addr64 ? (maskable ? 0x18 : 0x0e) : (maskable ? 0x14 : 0x0a);
-   unsigned c = pci_cap_add(f, PCI_CAP_ID_MSI, len, err);
+   unsigned c = pci_cap_add(f, at, PCI_CAP_ID_MSI, len, err);
    if (!c) {
       return false;
    }
@@ -608,8 +645,8 @@ device_area(pci_func *f, unsigned off, unsigned size)
       return false;
    }
    for (unsigned i = off; i < off + size; i++) {
-      if (f->fixed[i] == 0xff && i < f->cap_next) {
-         return false;   /* a capability header */
+      if (in_cap(f, i)) {
+         return false;
       }
    }
    return true;

@@ -36,8 +36,9 @@
  *   0x34 capabilities ptr   read-only
  *   0x3c interrupt line     writable, power-on value = the routed GSI
  *   0x3d interrupt pin      read-only
- *   0x40-0xff               device-specific: read-only unless the device
- *                           gives a write mask (pci_config_set_wmask)
+ *   0x40-0xff               capabilities, and device-specific registers:
+ *                           read-only unless the device gives a write mask
+ *                           (pci_config_set_wmask; not inside a capability)
  *
  * BARs. pci_bar_define() makes a BAR of a power-of-two size: I/O (at
  * least 4 bytes, decoded in the 16-bit port space), 32-bit memory or 64-bit
@@ -179,13 +180,17 @@ bool pci_bar_define(pci_func *f, unsigned index, pci_bar_kind kind, bool prefetc
 /* The address the BAR is mapped at now, or PCI_BAR_UNMAPPED. */
 uint64_t pci_bar_address(pci_func *f, unsigned index);
 
-/* Add a capability of len bytes (>= 2) to the list; returns its offset in
- * config space (>= 0x40), or 0 with *err when there is no room. The ID and
- * next pointer are filled in; the rest is zero and read-only until the
- * device gives write masks. */
-unsigned pci_cap_add(pci_func *f, uint8_t id, unsigned len, char **err);
-/* Add an MSI capability: nvectors 1, 2, 4, 8, 16 or 32. */
-bool pci_msi_init(pci_func *f, unsigned nvectors, bool addr64, bool maskable, char **err);
+/* Add a capability of len bytes (>= 2) at offset at (dword-aligned,
+ * 0x40-0xff; 0 = after the previous ones) to the end of the list. Returns
+ * its offset, or 0 with *err when it does not fit or overlaps another
+ * capability. The ID and next pointer are filled in and read-only; the
+ * rest of the capability is the device's (pci_config_init) and read-only
+ * to the guest unless the framework manages it (MSI). */
+unsigned pci_cap_add(pci_func *f, unsigned at, uint8_t id, unsigned len, char **err);
+/* Add an MSI capability at offset at (0 = next free): nvectors 1, 2, 4, 8,
+ * 16 or 32. */
+bool pci_msi_init(pci_func *f, unsigned at, unsigned nvectors, bool addr64, bool maskable,
+                  char **err);
 
 /* Config space as the device sees it (no masks applied). off + size must
  * stay within 256 bytes; size 1, 2 or 4. */

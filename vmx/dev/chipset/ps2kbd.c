@@ -11,6 +11,7 @@
 #include <string.h>
 
 #define QSIZE 64
+#define RSIZE 16
 #define ACK 0xfa
 #define RESEND 0xfe
 #define BAT_OK 0xaa
@@ -24,7 +25,9 @@ struct ps2kbd {
    vmx_platform *p;
    i8042 *ctrl;
    pthread_mutex_t lock;
-   uint8_t q[QSIZE];
+   uint8_t rq[RSIZE];     /* answers to commands: sent before key data */
+   unsigned rqh, rqn;
+   uint8_t q[QSIZE];      /* key data */
    unsigned qh, qn;
    bool overrun;          /* an overrun code is queued */
    uint8_t set;           /* 1, 2, 3 */
@@ -44,13 +47,21 @@ ps2kbd_get(vmx_platform *p)
    return vmx_platform_device(p, "ps2kbd");
 }
 
-/* ---- queue (lock held) */
+/* ---- queues (lock held) */
 
 static void
 push(ps2kbd *k, uint8_t b)
 {
    if (k->qn < QSIZE) {
       k->q[(k->qh + k->qn++) % QSIZE] = b;
+   }
+}
+
+static void
+respond(ps2kbd *k, uint8_t b)
+{
+   if (k->rqn < RSIZE) {
+      k->rq[(k->rqh + k->rqn++) % RSIZE] = b;
    }
 }
 
@@ -90,6 +101,7 @@ static void
 power_on(ps2kbd *k)
 {
    clear_queue(k);
+   k->rqh = k->rqn = 0;
    defaults(k);
    k->set = 2;
    k->scanning = true;
@@ -106,7 +118,7 @@ command(ps2kbd *k, uint8_t b)
 {
    k->pending = 0;
    if (b == 0xfe) {
-      push(k, k->last);
+      respond(k, k->last);
       return;
    }
    clear_queue(k);
@@ -117,29 +129,29 @@ command(ps2kbd *k, uint8_t b)
    case 0xfb:
    case 0xfc:
    case 0xfd:
-      push(k, ACK);
+      respond(k, ACK);
       k->pending = b;
       break;
    case 0xee:
-      push(k, 0xee);
+      respond(k, 0xee);
       break;
    case 0xf2:
-      push(k, ACK);
-      push(k, 0xab);
-      push(k, 0x83);
+      respond(k, ACK);
+      respond(k, 0xab);
+      respond(k, 0x83);
       break;
    case 0xf4:
-      push(k, ACK);
+      respond(k, ACK);
       k->scanning = true;
       break;
    case 0xf5:
       defaults(k);
       k->scanning = false;
-      push(k, ACK);
+      respond(k, ACK);
       break;
    case 0xf6:
       defaults(k);
-      push(k, ACK);
+      respond(k, ACK);
       break;
    case 0xf7:
    case 0xf8:
@@ -147,16 +159,16 @@ command(ps2kbd *k, uint8_t b)
    case 0xfa: {
       static const uint8_t m[4] = { MODE_TYPEMATIC, MODE_BREAK, 0, MODE_ALL };
       memset(k->mode3, m[b - 0xf7], sizeof k->mode3);
-      push(k, ACK);
+      respond(k, ACK);
       break;
    }
    case 0xff:
       power_on(k);
-      push(k, ACK);
-      push(k, BAT_OK);
+      respond(k, ACK);
+      respond(k, BAT_OK);
       break;
    default:
-      push(k, RESEND);
+      respond(k, RESEND);
       break;
    }
 }
@@ -167,19 +179,19 @@ parameter(ps2kbd *k, uint8_t b)
    switch (k->pending) {
    case 0xed:
       if (b & ~7u) {
-         push(k, RESEND);
+         respond(k, RESEND);
          return;
       }
       k->leds = b;
       break;
    case 0xf0:
       if (b > 3) {
-         push(k, RESEND);
+         respond(k, RESEND);
          return;
       }
-      push(k, ACK);
+      respond(k, ACK);
       if (b == 0) {
-         push(k, k->set);
+         respond(k, k->set);
       } else {
          k->set = b;
       }
@@ -187,7 +199,7 @@ parameter(ps2kbd *k, uint8_t b)
       return;
    case 0xf3:
       if (b & 0x80) {
-         push(k, RESEND);
+         respond(k, RESEND);
          return;
       }
       k->typematic = b;
@@ -197,12 +209,12 @@ parameter(ps2kbd *k, uint8_t b)
    case 0xfd: {
       static const uint8_t m[3] = { MODE_TYPEMATIC, MODE_BREAK, 0 };
       k->mode3[b] = m[k->pending - 0xfb];
-      push(k, ACK);
+      respond(k, ACK);
       return;   /* the list goes on until a command */
    }
    }
    k->pending = 0;
-   push(k, ACK);
+   respond(k, ACK);
 }
 
 static void
@@ -224,7 +236,12 @@ kbd_pull(void *dev)
    ps2kbd *k = dev;
    pthread_mutex_lock(&k->lock);
    int b = -1;
-   if (k->qn) {
+   if (k->rqn) {
+      b = k->rq[k->rqh];
+      k->rqh = (k->rqh + 1) % RSIZE;
+      k->rqn--;
+      k->last = (uint8_t)b;
+   } else if (k->qn) {
       b = k->q[k->qh];
       k->qh = (k->qh + 1) % QSIZE;
       if (--k->qn == 0) {
@@ -349,6 +366,11 @@ kbd_save(void *dev, ckpt_writer *w)
       q[i] = k->q[(k->qh + i) % QSIZE];
    }
    ckpt_put_bytes(w, "queue", q, k->qn);
+   uint8_t rq[RSIZE];
+   for (unsigned i = 0; i < k->rqn; i++) {
+      rq[i] = k->rq[(k->rqh + i) % RSIZE];
+   }
+   ckpt_put_bytes(w, "responses", rq, k->rqn);
    ckpt_put_u8(w, "overrun", k->overrun);
    ckpt_put_u8(w, "set", k->set);
    ckpt_put_u8(w, "scanning", k->scanning);
@@ -373,10 +395,17 @@ kbd_restore(void *dev, ckpt_reader *r, char **err)
       q[i] = k->q[(k->qh + i) % QSIZE];
    }
    size_t nq = k->qn;
+   uint8_t rq[RSIZE];
+   for (unsigned i = 0; i < k->rqn; i++) {
+      rq[i] = k->rq[(k->rqh + i) % RSIZE];
+   }
+   size_t nrq = k->rqn;
    pthread_mutex_unlock(&k->lock);
    uint8_t overrun = s.overrun, scanning = s.scanning;
    size_t n;
    const uint8_t *b = ckpt_get_blob(r, "queue", &n);
+   size_t rn;
+   const uint8_t *rb = ckpt_get_blob(r, "responses", &rn);
    ckpt_get_u8(r, "overrun", &overrun);
    ckpt_get_u8(r, "set", &s.set);
    ckpt_get_u8(r, "scanning", &scanning);
@@ -396,6 +425,14 @@ kbd_restore(void *dev, ckpt_reader *r, char **err)
       } else {
          memcpy(q, b, n);
          nq = n;
+      }
+   }
+   if (rb) {
+      if (rn > RSIZE) {
+         bad = "'responses' holds more than 16 bytes";
+      } else {
+         memcpy(rq, rb, rn);
+         nrq = rn;
       }
    }
    if (s.set < 1 || s.set > 3) {
@@ -423,6 +460,9 @@ kbd_restore(void *dev, ckpt_reader *r, char **err)
    k->qh = 0;
    k->qn = (unsigned)nq;
    memcpy(k->q, q, nq);
+   k->rqh = 0;
+   k->rqn = (unsigned)nrq;
+   memcpy(k->rq, rq, nrq);
    k->overrun = overrun;
    k->set = s.set;
    k->scanning = scanning;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #define QSIZE 64
+#define RSIZE 16
 #define ACK 0xfa
 #define RESEND 0xfe
 #define ACC_MAX (1 << 20)   /* counts kept beyond this are dropped */
@@ -24,7 +25,9 @@ struct ps2mouse {
    vmx_platform *p;
    i8042 *ctrl;
    pthread_mutex_t lock;
-   uint8_t q[QSIZE];
+   uint8_t rq[RSIZE];      /* answers to commands: sent before packets */
+   unsigned rqh, rqn;
+   uint8_t q[QSIZE];       /* stream packets */
    unsigned qh, qn;
    uint8_t rate, res, flags, id;
    uint8_t hist[3];        /* the last sample rates set, for the knocks */
@@ -52,6 +55,14 @@ push(ps2mouse *m, uint8_t b)
    }
 }
 
+static void
+respond(ps2mouse *m, uint8_t b)
+{
+   if (m->rqn < RSIZE) {
+      m->rq[(m->rqh + m->rqn++) % RSIZE] = b;
+   }
+}
+
 static unsigned
 packet_size(const ps2mouse *m)
 {
@@ -73,10 +84,12 @@ scale21(int v)
    return v < 0 ? -s : s;
 }
 
-/* One packet from the counts, consuming what it reports. */
+/* One packet from the counts, consuming what it reports: a stream packet,
+ * or the answer to 0xeb. */
 static void
 packet(ps2mouse *m, bool stream)
 {
+   void (*out)(ps2mouse *, uint8_t) = stream ? push : respond;
    bool sc = stream && (m->flags & F_SCALE21);
    int lim = sc ? 127 : 255;
    int x = clamp(m->ax, -lim, lim), y = clamp(m->ay, -lim, lim), z = clamp(m->az, -8, 7);
@@ -88,13 +101,13 @@ packet(ps2mouse *m, bool stream)
       y = scale21(y);
    }
    uint8_t b0 = (uint8_t)(0x08 | (m->buttons & 7) | (x < 0 ? 0x10 : 0) | (y < 0 ? 0x20 : 0));
-   push(m, b0);
-   push(m, (uint8_t)x);
-   push(m, (uint8_t)y);
+   out(m, b0);
+   out(m, (uint8_t)x);
+   out(m, (uint8_t)y);
    if (m->id == 3) {
-      push(m, (uint8_t)z);
+      out(m, (uint8_t)z);
    } else if (m->id == 4) {
-      push(m, (uint8_t)((z & 0x0f) | ((m->buttons & PS2MOUSE_BUTTON_SIDE) ? 0x10 : 0) |
+      out(m, (uint8_t)((z & 0x0f) | ((m->buttons & PS2MOUSE_BUTTON_SIDE) ? 0x10 : 0) |
                         ((m->buttons & PS2MOUSE_BUTTON_EXTRA) ? 0x20 : 0)));
    }
    m->sent_buttons = m->buttons;
@@ -141,6 +154,7 @@ static void
 power_on(ps2mouse *m)
 {
    m->qh = m->qn = 0;
+   m->rqh = m->rqn = 0;
    defaults(m);
    m->id = 0;
    memset(m->hist, 0, sizeof m->hist);
@@ -165,16 +179,16 @@ command(ps2mouse *m, uint8_t b)
       memset(m->hist, 0, sizeof m->hist);
    }
    if (b == 0xfe) {
-      push(m, m->last);
+      respond(m, m->last);
       return;
    }
    m->qh = m->qn = 0;
    switch (b) {
    case 0xff:
       power_on(m);
-      push(m, ACK);
-      push(m, 0xaa);
-      push(m, 0x00);
+      respond(m, ACK);
+      respond(m, 0xaa);
+      respond(m, 0x00);
       return;
    case 0xf6:
       defaults(m);
@@ -193,8 +207,8 @@ command(ps2mouse *m, uint8_t b)
       m->pending = b;
       break;
    case 0xf2:
-      push(m, ACK);
-      push(m, m->id);
+      respond(m, ACK);
+      respond(m, m->id);
       return;
    case 0xf0:
       m->flags |= F_REMOTE;
@@ -207,7 +221,7 @@ command(ps2mouse *m, uint8_t b)
    case 0xec:
       break;   /* not in wrap mode: nothing to leave */
    case 0xeb:
-      push(m, ACK);
+      respond(m, ACK);
       packet(m, false);
       return;
    case 0xea:
@@ -215,14 +229,14 @@ command(ps2mouse *m, uint8_t b)
       clear_counts(m);
       break;
    case 0xe9:
-      push(m, ACK);
-      push(m, (uint8_t)(((m->flags & F_REMOTE) ? 0x40 : 0) | ((m->flags & F_ENABLED) ? 0x20 : 0) |
+      respond(m, ACK);
+      respond(m, (uint8_t)(((m->flags & F_REMOTE) ? 0x40 : 0) | ((m->flags & F_ENABLED) ? 0x20 : 0) |
                         ((m->flags & F_SCALE21) ? 0x10 : 0) |
                         ((m->buttons & PS2MOUSE_BUTTON_LEFT) ? 0x04 : 0) |
                         ((m->buttons & PS2MOUSE_BUTTON_MIDDLE) ? 0x02 : 0) |
                         ((m->buttons & PS2MOUSE_BUTTON_RIGHT) ? 0x01 : 0)));
-      push(m, m->res);
-      push(m, m->rate);
+      respond(m, m->res);
+      respond(m, m->rate);
       return;
    case 0xe7:
       m->flags |= F_SCALE21;
@@ -231,10 +245,10 @@ command(ps2mouse *m, uint8_t b)
       m->flags &= (uint8_t)~F_SCALE21;
       break;
    default:
-      push(m, RESEND);
+      respond(m, RESEND);
       return;
    }
-   push(m, ACK);
+   respond(m, ACK);
 }
 
 static void
@@ -242,7 +256,7 @@ parameter(ps2mouse *m, uint8_t b)
 {
    if (m->pending == 0xf3) {
       if (!rate_ok(b)) {
-         push(m, RESEND);
+         respond(m, RESEND);
          return;
       }
       m->rate = b;
@@ -256,14 +270,14 @@ parameter(ps2mouse *m, uint8_t b)
       }
    } else {
       if (b > 3) {
-         push(m, RESEND);
+         respond(m, RESEND);
          return;
       }
       m->res = b;
    }
    m->pending = 0;
    clear_counts(m);
-   push(m, ACK);
+   respond(m, ACK);
 }
 
 static void
@@ -275,11 +289,11 @@ mouse_write(void *dev, uint8_t b)
       if (b == 0xec) {
          m->flags &= (uint8_t)~F_WRAP;
          m->qh = m->qn = 0;
-         push(m, ACK);
+         respond(m, ACK);
       } else if (b == 0xff) {
          command(m, b);
       } else {
-         push(m, b);   /* echo */
+         respond(m, b);   /* echo */
       }
    } else if (m->pending && b < 0xe6) {
       parameter(m, b);
@@ -295,7 +309,12 @@ mouse_pull(void *dev)
    ps2mouse *m = dev;
    pthread_mutex_lock(&m->lock);
    int b = -1;
-   if (m->qn) {
+   if (m->rqn) {
+      b = m->rq[m->rqh];
+      m->rqh = (m->rqh + 1) % RSIZE;
+      m->rqn--;
+      m->last = (uint8_t)b;
+   } else if (m->qn) {
       b = m->q[m->qh];
       m->qh = (m->qh + 1) % QSIZE;
       m->qn--;
@@ -397,6 +416,11 @@ mouse_save(void *dev, ckpt_writer *w)
       q[i] = m->q[(m->qh + i) % QSIZE];
    }
    ckpt_put_bytes(w, "queue", q, m->qn);
+   uint8_t rq[RSIZE];
+   for (unsigned i = 0; i < m->rqn; i++) {
+      rq[i] = m->rq[(m->rqh + i) % RSIZE];
+   }
+   ckpt_put_bytes(w, "responses", rq, m->rqn);
    ckpt_put_u8(w, "rate", m->rate);
    ckpt_put_u8(w, "resolution", m->res);
    ckpt_put_u8(w, "flags", m->flags);
@@ -425,9 +449,16 @@ mouse_restore(void *dev, ckpt_reader *r, char **err)
       q[i] = m->q[(m->qh + i) % QSIZE];
    }
    memcpy(hist, m->hist, sizeof hist);
+   uint8_t rq[RSIZE];
+   size_t nrq = m->rqn;
+   for (unsigned i = 0; i < m->rqn; i++) {
+      rq[i] = m->rq[(m->rqh + i) % RSIZE];
+   }
    pthread_mutex_unlock(&m->lock);
    size_t n;
    const uint8_t *b = ckpt_get_blob(r, "queue", &n);
+   size_t rn;
+   const uint8_t *rb = ckpt_get_blob(r, "responses", &rn);
    ckpt_get_u8(r, "rate", &rate);
    ckpt_get_u8(r, "resolution", &res);
    ckpt_get_u8(r, "flags", &flags);
@@ -450,6 +481,14 @@ mouse_restore(void *dev, ckpt_reader *r, char **err)
       } else {
          memcpy(q, b, n);
          nq = n;
+      }
+   }
+   if (rb) {
+      if (rn > RSIZE) {
+         bad = "'responses' holds more than 16 bytes";
+      } else {
+         memcpy(rq, rb, rn);
+         nrq = rn;
       }
    }
    int32_t sx = (int32_t)ax, sy = (int32_t)ay, sz = (int32_t)az;
@@ -477,6 +516,9 @@ mouse_restore(void *dev, ckpt_reader *r, char **err)
    m->qh = 0;
    m->qn = (unsigned)nq;
    memcpy(m->q, q, nq);
+   m->rqh = 0;
+   m->rqn = (unsigned)nrq;
+   memcpy(m->rq, rq, nrq);
    m->rate = rate;
    m->res = res;
    m->flags = flags;

@@ -162,7 +162,7 @@ test_output_buffer_and_irqs(void)
    outb(p, KBC_DATA, 0xf4);
    g_assert_cmpuint(k.ngot, ==, 1);
    g_assert_cmphex(k.got[0], ==, 0xf4);
-   bool aux;
+   bool aux = false;
    g_assert_cmpint(kbc_get(p, &aux), ==, 0xfa);
    g_assert_false(aux);
    kbc_cmd_data(p, 0xd4, 0xf2);
@@ -304,7 +304,7 @@ test_save_restore(void)
    g_assert_false(irq_level(&ib, 1));
    outb(b, KBC_DATA, 0xcf);   /* the pending 0xd1 takes it */
    g_assert_true(i8042_a20(i8042_get(b)));
-   bool aux;
+   bool aux = false;
    g_assert_cmpint(kbc_get(b, &aux), ==, 0x11);
    g_assert_true(aux);
    g_assert_cmpint(kbc_get(b, &aux), ==, 0x55);

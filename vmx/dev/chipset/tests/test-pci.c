@@ -91,7 +91,7 @@ dummy_setup(vmx_platform *p, dummy *d, unsigned dev)
    g_assert_true(pci_bar_define(d->f, 0, PCI_BAR_IO, false, 32, &r, &err));
    g_assert_true(pci_bar_define(d->f, 1, PCI_BAR_MEM32, false, 4096, &r, &err));
    g_assert_true(pci_bar_define(d->f, 2, PCI_BAR_MEM64, true, 16384, &r, &err));
-   g_assert_true(pci_msi_init(d->f, 4, true, true, &err));
+   g_assert_true(pci_msi_init(d->f, 0, 4, true, true, &err));
    /* A device register the guest may write, in the device area. */
    pci_config_init(d->f, 0x60, 4, 0x11223344);
    pci_config_set_wmask(d->f, 0x60, 4, 0x0000ffff);
@@ -303,8 +303,31 @@ test_register_errors(void)
    g_assert_true(pci_bar_define(f, 4, PCI_BAR_MEM64, false, 4096, &r, &err));
    g_assert_false(pci_bar_define(f, 5, PCI_BAR_MEM32, false, 4096, &r, &err));
    g_clear_pointer(&err, g_free);
-   g_assert_false(pci_msi_init(f, 3, false, false, &err));
+   g_assert_false(pci_msi_init(f, 0, 3, false, false, &err));
    g_clear_pointer(&err, g_free);
+   /* Capabilities at chosen offsets: vendor-specific at 0x80, MSI at 0x50;
+    * the list follows the order they were added. */
+   g_assert_cmpuint(pci_cap_add(f, 0x80, 0x09, 8, &err), ==, 0x80);
+   g_assert_true(pci_msi_init(f, 0x50, 1, false, false, &err));
+   g_assert_cmpuint(pci_cap_add(f, 0x84, 0x09, 4, &err), ==, 0);   /* overlaps */
+   g_assert_nonnull(strstr(err, "overlapping"));
+   g_clear_pointer(&err, g_free);
+   g_assert_cmpuint(pci_cap_add(f, 0x62, 0x09, 4, &err), ==, 0);   /* unaligned */
+   g_clear_pointer(&err, g_free);
+   g_assert_cmpuint(pci_cap_add(f, 0xfc, 0x09, 8, &err), ==, 0);   /* past 0xff */
+   g_clear_pointer(&err, g_free);
+   g_assert_cmpuint(pci_cap_add(f, 0, 0x10, 4, &err), ==, 0x88);   /* next free */
+   g_assert_cmphex(pci_host_config_read(h, 0, 1, 0, 0x34, 1), ==, 0x80);
+   g_assert_cmphex(pci_host_config_read(h, 0, 1, 0, 0x80, 2), ==, 0x5009);
+   g_assert_cmphex(pci_host_config_read(h, 0, 1, 0, 0x50, 2), ==, 0x8805);
+   g_assert_cmphex(pci_host_config_read(h, 0, 1, 0, 0x88, 2), ==, 0x0010);
+   /* Write masks only outside capabilities. */
+   pci_config_set_wmask(f, 0x82, 2, 0xffff);
+   pci_host_config_write(h, 0, 1, 0, 0x82, 2, 0x1234);
+   g_assert_cmphex(pci_host_config_read(h, 0, 1, 0, 0x82, 2), ==, 0);
+   pci_config_set_wmask(f, 0x90, 2, 0xffff);
+   pci_host_config_write(h, 0, 1, 0, 0x90, 2, 0x1234);
+   g_assert_cmphex(pci_host_config_read(h, 0, 1, 0, 0x90, 2), ==, 0x1234);
    /* Multi-function: the header type's bit 7 on every function. */
    g_assert_cmphex(pci_host_config_read(h, 0, 1, 0, PCI_HEADER_TYPE, 1), ==, 0);
    pci_func *f1 = pci_register(h, 0, 1, 1, &info, &err);
