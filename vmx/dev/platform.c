@@ -195,8 +195,7 @@ note_unclaimed(vmx_platform *p, const char *kind, uint64_t addr, bool write)
 {
    /* The first few are worth a log line; a guest probing is not. */
    if (__atomic_fetch_add(&p->unclaimed_logged, 1, __ATOMIC_RELAXED) < 32) {
-      vmxlog("Unclaimed %s %s at 0x%llx", kind, write ? "write" : "read",
-             (unsigned long long)addr);
+      vmxlog("Unclaimed %s access at 0x%llx", kind, (unsigned long long)addr);
    }
 }
 
@@ -243,90 +242,81 @@ ones(unsigned size)
    return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
 }
 
-uint64_t
-vmx_platform_pio_read(vmx_platform *p, vmm_vcpu *cpu, uint16_t port, unsigned size)
+/* The region claiming an access, copied out under the map lock so that a
+ * concurrent BAR move cannot free it under the handler. */
+static bool
+lookup(vmx_platform *p, bool mmio, uint64_t addr, vmx_io_region *r, uint64_t *off)
 {
+   bool found = false;
    pthread_rwlock_rdlock(&p->map_lock);
-   const pio_range *q = find_pio(p, port);
-   vmx_io_region r;
-   uint64_t off = 0;
-   if (q) {
-      r = q->r;
-      off = port - q->base;
+   if (mmio) {
+      const mmio_range *q = find_mmio(p, addr);
+      if (q) {
+         *r = q->r;
+         *off = addr - q->base;
+         found = true;
+      }
+   } else {
+      const pio_range *q = find_pio(p, (uint16_t)addr);
+      if (q) {
+         *r = q->r;
+         *off = addr - q->base;
+         found = true;
+      }
    }
    pthread_rwlock_unlock(&p->map_lock);
-   if (!q || !r.read) {
-      if (!q) {
-         note_unclaimed(p, "port", port, false);
-      }
+   if (!found) {
+      note_unclaimed(p, mmio ? "MMIO" : "port", addr, false);
+   }
+   return found;
+}
+
+static uint64_t
+dispatch_read(vmx_platform *p, bool mmio, vmm_vcpu *cpu, uint64_t addr, unsigned size)
+{
+   vmx_io_region r;
+   uint64_t off;
+   if (!lookup(p, mmio, addr, &r, &off) || !r.read) {
       return ones(size);
    }
    return r.read(r.opaque, cpu, off, size) & ones(size);
+}
+
+static void
+dispatch_write(vmx_platform *p, bool mmio, vmm_vcpu *cpu, uint64_t addr, unsigned size,
+               uint64_t val)
+{
+   vmx_io_region r;
+   uint64_t off;
+   if (lookup(p, mmio, addr, &r, &off) && r.write) {
+      r.write(r.opaque, cpu, off, size, val & ones(size));
+   }
+}
+
+uint64_t
+vmx_platform_pio_read(vmx_platform *p, vmm_vcpu *cpu, uint16_t port, unsigned size)
+{
+   return dispatch_read(p, false, cpu, port, size);
 }
 
 void
 vmx_platform_pio_write(vmx_platform *p, vmm_vcpu *cpu, uint16_t port, unsigned size,
                        uint64_t val)
 {
-   pthread_rwlock_rdlock(&p->map_lock);
-   const pio_range *q = find_pio(p, port);
-   vmx_io_region r;
-   uint64_t off = 0;
-   if (q) {
-      r = q->r;
-      off = port - q->base;
-   }
-   pthread_rwlock_unlock(&p->map_lock);
-   if (!q) {
-      note_unclaimed(p, "port", port, true);
-      return;
-   }
-   if (r.write) {
-      r.write(r.opaque, cpu, off, size, val & ones(size));
-   }
+   dispatch_write(p, false, cpu, port, size, val);
 }
 
 uint64_t
 vmx_platform_mmio_read(vmx_platform *p, vmm_vcpu *cpu, uint64_t gpa, unsigned size)
 {
-   pthread_rwlock_rdlock(&p->map_lock);
-   const mmio_range *q = find_mmio(p, gpa);
-   vmx_io_region r;
-   uint64_t off = 0;
-   if (q) {
-      r = q->r;
-      off = gpa - q->base;
-   }
-   pthread_rwlock_unlock(&p->map_lock);
-   if (!q || !r.read) {
-      if (!q) {
-         note_unclaimed(p, "MMIO", gpa, false);
-      }
-      return ones(size);
-   }
-   return r.read(r.opaque, cpu, off, size) & ones(size);
+   return dispatch_read(p, true, cpu, gpa, size);
 }
 
 void
 vmx_platform_mmio_write(vmx_platform *p, vmm_vcpu *cpu, uint64_t gpa, unsigned size,
                         uint64_t val)
 {
-   pthread_rwlock_rdlock(&p->map_lock);
-   const mmio_range *q = find_mmio(p, gpa);
-   vmx_io_region r;
-   uint64_t off = 0;
-   if (q) {
-      r = q->r;
-      off = gpa - q->base;
-   }
-   pthread_rwlock_unlock(&p->map_lock);
-   if (!q) {
-      note_unclaimed(p, "MMIO", gpa, true);
-      return;
-   }
-   if (r.write) {
-      r.write(r.opaque, cpu, off, size, val & ones(size));
-   }
+   dispatch_write(p, true, cpu, gpa, size, val);
 }
 
 static void
