@@ -11,6 +11,7 @@
 #include "vmx/boot/boot.h"
 #include "vmx/dev/acpi/acpi.h"
 #include "vmx/dev/chipset/chipset.h"
+#include "vmx/dev/chipset/pci.h"
 #include "vmx/dev/intc/intc.h"
 #include "vmx/vmxlog.h"
 
@@ -50,6 +51,12 @@ static void
 copy_entry(const char *key, const char *value, void *user)
 {
    vmxcfg_set(user, key, value);
+}
+
+static void
+msi_to_intc(void *opaque, uint64_t addr, uint32_t data)
+{
+   intc_msi(opaque, addr, data);
 }
 
 /* serialN.fileName is relative to the .vmx's folder, as VMware reads it. */
@@ -97,6 +104,11 @@ vmx_machine_guest_create(const vmxcfg *cfg, const char *vmx_dir, vmm_kind kind, 
                                   g->cfg, err))) {
       vmx_machine_guest_destroy(g);
       return false;
+   }
+   if (kind == VMM_KIND_SOFTWARE) {
+      /* MSI writes go to our LAPICs, not to the (absent) in-kernel ones. */
+      pci_host_set_msi_sink(pci_host_get(g->plat), msi_to_intc,
+                            vmx_platform_device(g->plat, vmx_dev_intc.name));
    }
    /* Load once now so a bad image fails the power-on before any vCPU
     * exists; attach() loads again into the cleared RAM. */

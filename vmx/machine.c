@@ -438,6 +438,12 @@ vmx_machine_monitor(const vmx_machine *m)
    return m->vm ? &m->mon : NULL;
 }
 
+struct vmx_platform *
+vmx_machine_platform(const vmx_machine *m)
+{
+   return vmx_machine_guest_platform(m->guest);
+}
+
 int
 vmx_machine_ram_fd(const vmx_machine *m)
 {

@@ -51,6 +51,8 @@ const char *vmx_machine_kind(const vmx_machine *m);
 /* The monitor choice ("" for an idle machine). */
 const vmx_monitor_choice *vmx_machine_monitor(const vmx_machine *m);
 int vmx_machine_ram_fd(const vmx_machine *m);
+/* The platform (NULL for an idle machine). */
+struct vmx_platform *vmx_machine_platform(const vmx_machine *m);
 void *vmx_machine_ram(const vmx_machine *m, uint64_t *size);
 
 /* Stop every vCPU at an instruction boundary / let them run again. */

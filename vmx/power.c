@@ -7,6 +7,7 @@
  * reason in /vm/runtime/lastError and the log.
  */
 #include "vmx/vmx.h"
+#include "vmx/dev/chipset/uart.h"
 #include "vmx/vmxlog.h"
 
 #include <stdarg.h>
@@ -111,6 +112,15 @@ vmx_power_on(vmx *v, char **err)
    vmdb_set_int(v->ctx, "/vm/runtime/numvcpus", hw.numvcpus);
    vmdb_set_str(v->ctx, "/vm/runtime/monitor/requested", hw.monitor_requested);
    vmdb_set_str(v->ctx, "/vm/runtime/machine", vmx_machine_kind(v->machine));
+   vmx_platform *plat = vmx_machine_platform(v->machine);
+   for (unsigned n = 0; plat && n < 4; n++) {
+      const char *pty = uart_pty_path(uart_get(plat), n);
+      if (pty) {
+         char *path = g_strdup_printf("/vm/runtime/serial/#%u/pty", n);
+         vmdb_set_str(v->ctx, path, pty);
+         g_free(path);
+      }
+   }
    const vmx_monitor_choice *mc = vmx_machine_monitor(v->machine);
    if (mc) {
       vmdb_set_str(v->ctx, "/vm/runtime/monitor/allowed", mc->allowed);
@@ -156,6 +166,7 @@ vmx_power_off(vmx *v, bool soft, char **err)
    vmx_set_power_state(v, "poweringOff");
    teardown(v);
    vmdb_tx_begin(v->ctx);
+   vmdb_remove(v->ctx, "/vm/runtime/serial");
    vmdb_set_str(v->ctx, "/vm/runtime/monitor/chosen", "");
    vmdb_set_str(v->ctx, "/vm/runtime/machine", "");
    vmdb_tx_commit(v->ctx);
