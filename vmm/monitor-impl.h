@@ -31,6 +31,8 @@ struct vmm_vm {
    unsigned nvcpus;
    const vmm_io_ops *io;
    void *io_opaque;
+   const vmm_irqchip_ops *irqchip;  /* kernel_irqchip = false only */
+   void *irqchip_opaque;
    _Atomic(vmm_vcpu *) vcpus[VMM_MAX_VCPUS];
 
    pthread_rwlock_t slot_lock;
@@ -63,6 +65,10 @@ struct vmm_impl {
    int (*irq_line)(vmm_vm *vm, unsigned gsi, bool level);
    int (*msi)(vmm_vm *vm, uint64_t addr, uint32_t data);
    int (*nmi)(vmm_vm *vm, vmm_vcpu *cpu);
+   /* Optional (NULL: nothing to do). notify_write: a device wrote guest RAM.
+    * vcpu_interrupt: a userspace irqchip event for cpu (async-signal-safe). */
+   void (*notify_write)(vmm_vm *vm, uint64_t gpa, uint64_t len);
+   void (*vcpu_interrupt)(vmm_vcpu *cpu);
 
    int (*vcpu_init)(vmm_vcpu *cpu, char *err, size_t errlen);
    void (*vcpu_fini)(vmm_vcpu *cpu);

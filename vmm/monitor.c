@@ -94,6 +94,14 @@ vmm_vm *vmm_vm_create(const vmm_config *cfg, char *err, size_t errlen)
              VMM_MAX_VCPUS);
       return NULL;
    }
+   if (cfg->irqchip && cfg->kernel_irqchip) {
+      seterr(err, errlen, "a userspace irqchip is for kernel_irqchip = false");
+      return NULL;
+   }
+   if (cfg->irqchip && (!cfg->irqchip->pending || !cfg->irqchip->ack)) {
+      seterr(err, errlen, "the userspace irqchip lacks its pending/ack functions");
+      return NULL;
+   }
    impl = impl_for(cfg->kind);
    if (!impl) {
       seterr(err, errlen, "%s monitor not built", vmm_kind_name(cfg->kind));
@@ -109,6 +117,8 @@ vmm_vm *vmm_vm_create(const vmm_config *cfg, char *err, size_t errlen)
    vm->nvcpus = cfg->nvcpus;
    vm->io = cfg->io;
    vm->io_opaque = cfg->io_opaque;
+   vm->irqchip = cfg->irqchip;
+   vm->irqchip_opaque = cfg->irqchip_opaque;
    for (unsigned i = 0; i < VMM_MAX_VCPUS; i++) {
       atomic_init(&vm->vcpus[i], NULL);
    }
@@ -262,6 +272,34 @@ int vmm_vm_nmi(vmm_vm *vm, unsigned vcpu)
       return -ENOENT;
    }
    return vm->impl->nmi(vm, cpu);
+}
+
+void vmm_vm_notify_write(vmm_vm *vm, uint64_t gpa, uint64_t len)
+{
+   if (len && vm->impl->notify_write) {
+      vm->impl->notify_write(vm, gpa, len);
+   }
+}
+
+void vmm_vcpu_interrupt(vmm_vcpu *cpu)
+{
+   if (cpu->impl->vcpu_interrupt) {
+      cpu->impl->vcpu_interrupt(cpu);
+   }
+}
+
+int vmm_vm_interrupt(vmm_vm *vm, unsigned vcpu)
+{
+   vmm_vcpu *cpu;
+
+   if (vcpu >= vm->nvcpus) {
+      return -EINVAL;
+   }
+   cpu = atomic_load(&vm->vcpus[vcpu]);
+   if (cpu) {
+      vmm_vcpu_interrupt(cpu);
+   }
+   return 0;
 }
 
 void vmm_vcpu_kick(vmm_vcpu *cpu)

@@ -4,7 +4,9 @@
  * Two implementations: KVM (vmm/kvm/, hardware VT-x/AMD-V) and the software
  * monitor (vmm/soft/, our own x86-64 interpreter). Nothing here knows about
  * devices: port I/O and MMIO go to the io callbacks the platform installs,
- * and interrupts come in through the irq functions below.
+ * and interrupts come in through the irq functions below (KVM: its in-kernel
+ * irqchip) or through the platform's own interrupt controllers and
+ * vmm_irqchip_ops (the software monitor).
  *
  * Threading: vmm_vm_* functions may be called from any thread unless noted.
  * vmm_vcpu_run() and the vmm_vcpu_get/set_* functions are called only on
@@ -164,7 +166,8 @@ typedef enum vmm_exit_reason {
    VMM_EXIT_STOP = 1,     /* vmm_vm_stop()/vmm_vcpu_kick() asked for it */
    VMM_EXIT_SHUTDOWN,     /* triple fault */
    VMM_EXIT_RESET,        /* the guest asked for a reset (e.g. via the monitor) */
-   VMM_EXIT_HALT,         /* HLT with interrupts disabled: nothing can wake it */
+   VMM_EXIT_HALT,         /* HLT with interrupts disabled and no irqchip that
+                             could send an NMI or INIT: nothing can wake it */
    VMM_EXIT_ERROR,        /* the monitor cannot continue; see exit.msg */
 } vmm_exit_reason;
 
@@ -173,15 +176,79 @@ typedef struct vmm_exit {
    char msg[160];
 } vmm_exit;
 
+/* ---- a userspace irqchip (kernel_irqchip = false) -------------------------
+ * The software monitor has no interrupt controllers of its own: the
+ * platform's PIC/IOAPIC/LAPIC/PIT models (vmx/dev/intc) sit behind this
+ * table, and the platform routes GSIs and MSIs to them itself
+ * (vmm_vm_irq_line and vmm_vm_msi return -ENOTSUP then). vcpu is the vCPU
+ * index, which is also its APIC ID. The monitor calls these on the vCPU's
+ * thread (get/set_lapic also on the thread doing vmm_vcpu_get/set_lapic),
+ * never while holding a lock of its own.
+ *
+ * Wakeup: whenever an event may have become pending for a vCPU (the LAPIC
+ * wakeup callback), the platform calls vmm_vm_interrupt(vm, vcpu) or
+ * vmm_vcpu_interrupt(cpu); the monitor then asks `events` and `pending` at
+ * the next instruction boundary, waking the vCPU from HLT or
+ * wait-for-SIPI. Spurious calls are harmless, lost ones are not: call it
+ * after the state that makes `pending`/`events` true is visible.
+ *
+ * Required: pending and ack. The rest may be NULL: no NMI/INIT/SIPI from
+ * the irqchip, its MSRs raise #GP, CR8 is kept in the vCPU, get/set_lapic
+ * return -ENOTSUP. */
+#define VMM_IRQCHIP_EV_INTR 1u   /* the same bits as vmx/dev/intc LAPIC_EV_* */
+#define VMM_IRQCHIP_EV_NMI  2u
+#define VMM_IRQCHIP_EV_INIT 4u
+#define VMM_IRQCHIP_EV_SIPI 8u
+
+typedef struct vmm_irqchip_ops {
+   /* The vector the CPU would take now if interrupts were enabled (LAPIC
+    * above the processor priority, or the PIC through LINT0/ExtINT), -1 if
+    * none. Lock-free when nothing is pending; intc_pending(). */
+   int (*pending)(void *opaque, unsigned vcpu);
+   /* Interrupt acknowledge when the CPU takes it: the vector, or -1 when it
+    * went away (then nothing is delivered). intc_ack(). */
+   int (*ack)(void *opaque, unsigned vcpu);
+   /* VMM_IRQCHIP_EV_* bits pending now (NMI, INIT, SIPI exact; INTR a
+    * hint). Lock-free; lapic_pending_events(). */
+   unsigned (*events)(void *opaque, unsigned vcpu);
+   /* Consume a pending NMI / INIT (which also resets the LAPIC as INIT
+    * does) / startup IPI and its vector; false when there was none. The
+    * monitor applies them: NMI to the CPU, INIT puts an AP into
+    * wait-for-SIPI (the BSP restarts at the reset vector), a SIPI starts an
+    * AP in wait-for-SIPI at vector << 12 and is dropped in any other state. */
+   bool (*take_nmi)(void *opaque, unsigned vcpu);
+   bool (*take_init)(void *opaque, unsigned vcpu);
+   bool (*take_sipi)(void *opaque, unsigned vcpu, uint8_t *vector);
+   /* The irqchip's MSRs, which the monitor routes here and nowhere else:
+    * IA32_APIC_BASE (0x1b), IA32_TSC_DEADLINE (0x6e0) and the x2APIC range
+    * 0x800-0x8ff. false means #GP. guest_tsc is the vCPU's TSC at the
+    * access (what TSC-deadline writes compare against). */
+   bool (*msr_read)(void *opaque, unsigned vcpu, uint32_t msr, uint64_t *val);
+   bool (*msr_write)(void *opaque, unsigned vcpu, uint32_t msr, uint64_t val,
+                     uint64_t guest_tsc);
+   /* CR8 (TPR bits 7:4); also what vmm_sregs.cr8 reads and writes. */
+   uint64_t (*get_cr8)(void *opaque, unsigned vcpu);
+   void (*set_cr8)(void *opaque, unsigned vcpu, uint64_t val);
+   /* vmm_vcpu_get/set_lapic (lapic_get_page/lapic_set_page); 0 or -errno. */
+   int (*get_lapic)(void *opaque, unsigned vcpu, vmm_lapic *l);
+   int (*set_lapic)(void *opaque, unsigned vcpu, const vmm_lapic *l);
+} vmm_irqchip_ops;
+
 /* ---- creation ----------------------------------------------------------- */
 
 typedef struct vmm_config {
    vmm_kind kind;
-   unsigned nvcpus;          /* 1..VMM_MAX_VCPUS */
+   unsigned nvcpus;          /* 1..VMM_MAX_VCPUS (the software monitor: 1..16) */
    const vmm_io_ops *io;
    void *io_opaque;
    bool kernel_irqchip;      /* KVM: in-kernel PIC/IOAPIC/LAPIC/PIT; the KVM
-                                monitor requires it (true) */
+                                monitor requires it (true), the software
+                                monitor has none (false) */
+   /* kernel_irqchip = false: the platform's interrupt controllers, or NULL
+    * for a machine without interrupts (HLT with IF=0 then ends the run with
+    * VMM_EXIT_HALT). */
+   const vmm_irqchip_ops *irqchip;
+   void *irqchip_opaque;
 } vmm_config;
 
 #define VMM_MAX_VCPUS 64
@@ -201,10 +268,30 @@ int vmm_vm_unmap(vmm_vm *vm, uint64_t gpa, uint64_t size);
 /* Host pointer for [gpa, gpa+len) if it lies inside one RAM slot, else NULL. */
 void *vmm_vm_gpa_to_hva(vmm_vm *vm, uint64_t gpa, uint64_t len);
 
-/* Interrupts. GSI numbering is the IOAPIC's (0-23); 0-15 also feed the PIC. */
+/* Device DMA (and any other write to guest RAM not made by a vCPU): the
+ * software monitor drops instructions it decoded from [gpa, gpa+len) so the
+ * guest runs what was written (the vCPUs' own writes are tracked by the
+ * monitor). Call it after the write, before telling the guest (completion
+ * interrupt, status register). Any thread; a no-op under KVM. */
+void vmm_vm_notify_write(vmm_vm *vm, uint64_t gpa, uint64_t len);
+
+/* Interrupts, with the in-kernel irqchip (KVM). GSI numbering is the
+ * IOAPIC's (0-23); 0-15 also feed the PIC. Without one (the software
+ * monitor) irq_line and msi return -ENOTSUP: the platform routes GSIs and
+ * MSIs through its own controllers (vmm_irqchip_ops). vmm_vm_nmi works
+ * under both: the in-kernel LAPIC, or straight to the CPU's NMI input. */
 int vmm_vm_irq_line(vmm_vm *vm, unsigned gsi, bool level);
 int vmm_vm_msi(vmm_vm *vm, uint64_t addr, uint32_t data);
 int vmm_vm_nmi(vmm_vm *vm, unsigned vcpu);
+
+/* A userspace irqchip event may be pending for the vCPU (see
+ * vmm_irqchip_ops): it looks at the next instruction boundary, waking from
+ * HLT or wait-for-SIPI. Any thread, lock-free, async-signal-safe. The _vm_
+ * form takes the vCPU index (what the LAPIC wakeup callback has) and
+ * returns -EINVAL for an index past nvcpus, 0 otherwise (a vCPU not created
+ * yet looks when it first runs). No-ops under KVM. */
+void vmm_vcpu_interrupt(vmm_vcpu *cpu);
+int vmm_vm_interrupt(vmm_vm *vm, unsigned vcpu);
 
 /* Stop every vCPU at an instruction boundary: each vmm_vcpu_run() returns
  * VMM_EXIT_STOP, after completing any port/MMIO access in flight. The

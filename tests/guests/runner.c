@@ -1,20 +1,24 @@
 /*
  * tests/guests/runner.c - vmws-guest-run: the guest test kit's own runner.
  *
- * Boots one kit image (multiboot or PVH entry) on the KVM monitor with just
- * enough platform to read the kit's protocol: guest RAM in a memfd, a COM1
+ * Boots one kit image (multiboot or PVH entry) on the KVM monitor (or the
+ * software monitor with --monitor=software) with just enough platform to
+ * read the kit's protocol: guest RAM in a memfd, a COM1
  * output sink (the 16550's registers as a program that only writes sees
  * them) and the test-exit port 0x501. The real PC platform (vmx/dev: UART,
  * PIT, PIC, ACPI, PCI, backdoor) replaces these sinks in the vmx; this
  * program exists so the kit and the monitor can be tested on their own.
  *
- * Usage: vmws-guest-run [--entry=multiboot|pvh] [--mem=MiB] [--timeout=SEC]
- *                       [--cmdline=TEXT] [--require-native-kernel] IMAGE
+ * Usage: vmws-guest-run [--monitor=hardware|software] [--entry=multiboot|pvh]
+ *                       [--mem=MiB] [--timeout=SEC] [--cmdline=TEXT]
+ *                       [--require-native-kernel] IMAGE
  * --require-native-kernel skips (77) on hosts where KVM emulates guest
  * kernel-mode code (vmm_kvm_probe_native), for programs that need more of
- * the CPU than KVM's instruction emulator provides.
+ * the CPU than KVM's instruction emulator provides; the software monitor
+ * always runs kernel code itself, so it ignores the option.
  * Exit status: the guest's result (0 pass, 1 fail, 77 skip); 77 also when
- * /dev/kvm cannot run guests; 1 on any error, with the reason on stderr.
+ * /dev/kvm cannot run guests (hardware monitor); 1 on any error, with the
+ * reason on stderr.
  */
 #include "loader.h"
 #include "vmm/monitor.h"
@@ -398,8 +402,9 @@ static unsigned parse_uint(const char *opt, const char *s, unsigned lo, unsigned
 
 static void usage(void)
 {
-   fprintf(stderr, "usage: vmws-guest-run [--entry=multiboot|pvh] [--mem=MiB] "
-           "[--timeout=SEC] [--cmdline=TEXT] [--require-native-kernel] IMAGE\n");
+   fprintf(stderr, "usage: vmws-guest-run [--monitor=hardware|software] "
+           "[--entry=multiboot|pvh] [--mem=MiB] [--timeout=SEC] [--cmdline=TEXT] "
+           "[--require-native-kernel] IMAGE\n");
    exit(1);
 }
 
@@ -408,6 +413,7 @@ int main(int argc, char **argv)
    const char *image = NULL, *cmdline = "", *entry_kind = "multiboot";
    unsigned mem_mib = 32;
    bool need_native = false;
+   vmm_kind kind = VMM_KIND_HARDWARE;
    runner r;
    char err[256];
    uint8_t *file, *ram;
@@ -425,6 +431,14 @@ int main(int argc, char **argv)
          entry_kind = argv[i] + 8;
          if (strcmp(entry_kind, "multiboot") != 0 && strcmp(entry_kind, "pvh") != 0) {
             die("--entry: '%s' is neither multiboot nor pvh", entry_kind);
+         }
+      } else if (strncmp(argv[i], "--monitor=", 10) == 0) {
+         if (strcmp(argv[i] + 10, "hardware") == 0) {
+            kind = VMM_KIND_HARDWARE;
+         } else if (strcmp(argv[i] + 10, "software") == 0) {
+            kind = VMM_KIND_SOFTWARE;
+         } else {
+            die("--monitor: '%s' is neither hardware nor software", argv[i] + 10);
          }
       } else if (strncmp(argv[i], "--mem=", 6) == 0) {
          mem_mib = parse_uint("--mem", argv[i] + 6, 2, 2048);
@@ -446,11 +460,11 @@ int main(int argc, char **argv)
    if (!image) {
       usage();
    }
-   if (vmm_kvm_check(err, sizeof err) < 0) {
+   if (kind == VMM_KIND_HARDWARE && vmm_kvm_check(err, sizeof err) < 0) {
       printf("SKIP: %s\n", err);
       return 77;
    }
-   if (need_native) {
+   if (kind == VMM_KIND_HARDWARE && need_native) {
       double ns;
 
       if (vmm_kvm_probe_native(&ns, err, sizeof err) < 0) {
@@ -497,8 +511,9 @@ int main(int argc, char **argv)
    if (!r.out) {
       die("out of memory");
    }
-   cfg = (vmm_config){ .kind = VMM_KIND_HARDWARE, .nvcpus = 1, .io = &io_ops,
-                       .io_opaque = &r, .kernel_irqchip = true };
+   /* The software monitor has no irqchip; the kit's programs need none. */
+   cfg = (vmm_config){ .kind = kind, .nvcpus = 1, .io = &io_ops,
+                       .io_opaque = &r, .kernel_irqchip = kind == VMM_KIND_HARDWARE };
    r.vm = vmm_vm_create(&cfg, err, sizeof err);
    if (!r.vm) {
       die("%s", err);
@@ -517,8 +532,8 @@ int main(int argc, char **argv)
       set_entry_state(cpu, img.mb_entry, 0x2badb002u,
                       write_multiboot_info(ram, ram_size, cmdline));
    }
-   fprintf(stderr, "vmws-guest-run: %s: %s entry 0x%x, image at 0x%llx-0x%llx, %u MiB RAM\n",
-           image, entry_kind, strcmp(entry_kind, "pvh") == 0 ? img.pvh_entry : img.mb_entry,
+   fprintf(stderr, "vmws-guest-run: %s: %s monitor, %s entry 0x%x, image at 0x%llx-0x%llx, "
+           "%u MiB RAM\n", image, vmm_kind_name(kind), entry_kind, strcmp(entry_kind, "pvh") == 0 ? img.pvh_entry : img.mb_entry,
            (unsigned long long)img.lo, (unsigned long long)img.hi, mem_mib);
 
    if (pthread_create(&wd, NULL, watchdog, &r) != 0) {

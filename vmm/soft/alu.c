@@ -306,6 +306,8 @@ static void do_div(soft_cpu *cpu, unsigned size, uint64_t b, bool sign)
          n = ((cpu->gpr[VMM_RDX] & sz_mask(size)) << bits) | (cpu->gpr[VMM_RAX] & sz_mask(size));
       if (sign) {
          int64_t sn = sext(n, size * 2), sd = sext(b, size);
+         if (sd == -1 && sn == INT64_MIN)   /* the host would trap: 32-bit IDIV overflow */
+            soft_raise_noerr(cpu, EXC_DE);
          int64_t sq = sn / sd, sr = sn % sd;
          if (sq != sext((uint64_t)sq, size))
             soft_raise_noerr(cpu, EXC_DE);

@@ -25,6 +25,7 @@ enum {
    F_SPECIAL = 1 << 11,
    F_REGOP = 1 << 12,  /* register in the low opcode bits */
    F_O64 = 1 << 13,    /* only valid in 64-bit mode */
+   F_SSE = 1 << 14,    /* MMX/SSE table (sse.c): pick the host stub */
 };
 
 typedef struct opdesc {
@@ -81,7 +82,7 @@ static const opdesc op1[256] = {
    [0x8e] = { op_mov_sreg_r, F_MODRM }, [0x8f] = { op_pop_rm, F_MODRM | F_D64 },
    X8(0x90, ((opdesc){ op_xchg_acc, F_REGOP })),
    [0x98] = { op_cbw, 0 }, [0x99] = { op_cwd, 0 },
-   [0x9a] = { op_call_far, F_SPECIAL | F_I64 }, [0x9b] = { op_nop, 0 },
+   [0x9a] = { op_call_far, F_SPECIAL | F_I64 },
    [0x9c] = { op_pushf, F_D64 }, [0x9d] = { op_popf, F_D64 },
    [0x9e] = { op_sahf, 0 }, [0x9f] = { op_lahf, 0 },
    [0xa0] = { op_mov_moffs, F_SPECIAL | F_BYTE }, [0xa1] = { op_mov_moffs, F_SPECIAL },
@@ -108,6 +109,7 @@ static const opdesc op1[256] = {
    [0xd4] = { op_aam, F_IMMU8 | F_I64 }, [0xd5] = { op_aad, F_IMMU8 | F_I64 },
    [0xd6] = { op_salc, F_I64 }, [0xd7] = { op_xlat, 0 },
    X8(0xd8, ((opdesc){ op_fpu_escape, F_MODRM })),
+   [0x9b] = { op_fwait, 0 },
    [0xe0] = { op_loop, F_IMM8 | F_F64 }, [0xe1] = { op_loop, F_IMM8 | F_F64 },
    [0xe2] = { op_loop, F_IMM8 | F_F64 }, [0xe3] = { op_jcxz, F_IMM8 | F_F64 },
    [0xe4] = { op_in, F_BYTE | F_IMMU8 }, [0xe5] = { op_in, F_IMMU8 },
@@ -126,7 +128,19 @@ static const opdesc op1[256] = {
    [0xff] = { op_grp45, F_MODRM | F_SPECIAL | F_LOCK },
 };
 
+#define SSE ((opdesc){ op_sse, F_MODRM | F_SSE })
+#define SSEI ((opdesc){ op_sse, F_MODRM | F_SSE | F_IMMU8 })
+
 static const opdesc op2[256] = {
+   X8(0x10, SSE), X8(0x28, SSE), X16(0x50, SSE), X8(0x60, SSE), X8(0x68, SSE),
+   [0x70] = SSEI, [0x71] = SSEI, [0x72] = SSEI, [0x73] = SSEI,
+   [0x74] = SSE, [0x75] = SSE, [0x76] = SSE, [0x77] = { op_emms, 0 },
+   [0x7c] = SSE, [0x7d] = SSE, [0x7e] = SSE, [0x7f] = SSE,
+   [0xc2] = SSEI, [0xc3] = { op_movnti, F_MODRM }, [0xc4] = SSEI, [0xc5] = SSEI, [0xc6] = SSEI,
+   X16(0xd0, SSE), X16(0xe0, SSE),
+   [0xf0] = SSE, [0xf1] = SSE, [0xf2] = SSE, [0xf3] = SSE, [0xf4] = SSE, [0xf5] = SSE,
+   [0xf6] = SSE, [0xf7] = { op_maskmov, F_MODRM }, [0xf8] = SSE, [0xf9] = SSE, [0xfa] = SSE,
+   [0xfb] = SSE, [0xfc] = SSE, [0xfd] = SSE, [0xfe] = SSE,
    [0x00] = { op_grp6, F_MODRM }, [0x01] = { op_grp7, F_MODRM },
    [0x02] = { op_lar, F_MODRM }, [0x03] = { op_lsl, F_MODRM },
    [0x05] = { op_syscall, 0 }, [0x06] = { op_clts, 0 }, [0x07] = { op_sysret, 0 },
@@ -169,6 +183,7 @@ typedef struct fetcher {
    unsigned n, avail;
    uint64_t lin0;        /* linear address of the first byte */
    uint64_t max;         /* bytes allowed by the CS limit (and 15) */
+   jmp_buf *probe;       /* block building: running out of bytes ends here */
    uint8_t buf[16];
 } fetcher;
 
@@ -176,6 +191,8 @@ typedef struct fetcher {
 static void fetch_fill(fetcher *f)
 {
    soft_cpu *cpu = f->cpu;
+   if (f->probe)
+      longjmp(*f->probe, 1);   /* the instruction goes past the bytes given */
    if (f->n >= f->max) {
       if (f->n >= 15)
          RAISE_GP(cpu, 0);
@@ -215,6 +232,7 @@ static inline uint64_t fetchn(fetcher *f, unsigned size)
 static void fetch_init(soft_cpu *cpu, fetcher *f)
 {
    f->cpu = cpu;
+   f->probe = NULL;
    f->n = 0;
    f->avail = 0;
    f->p = f->buf;
@@ -323,10 +341,36 @@ static bool lock_ok(const soft_insn *in, unsigned flags)
    }
 }
 
+static void decode(soft_cpu *cpu, soft_insn *in, fetcher *f);
+
 void soft_decode(soft_cpu *cpu, soft_insn *in)
 {
    fetcher f;
    fetch_init(cpu, &f);
+   decode(cpu, in, &f);
+}
+
+/* Decode from avail bytes at p (a block being built): false, and nothing
+ * raised, when the instruction needs more bytes than that. */
+bool soft_decode_probe(soft_cpu *cpu, const uint8_t *p, unsigned avail, soft_insn *in)
+{
+   jmp_buf jb;
+   fetcher f;
+   f.cpu = cpu;
+   f.p = p;
+   f.n = 0;
+   f.avail = avail < 15 ? avail : 15;
+   f.max = f.avail;
+   f.lin0 = 0;
+   f.probe = &jb;
+   if (setjmp(jb))
+      return false;
+   decode(cpu, in, &f);
+   return true;
+}
+
+static void decode(soft_cpu *cpu, soft_insn *in, fetcher *f)
+{
    bool lm = cpu->mode == MODE_LONG64;
    int segov = -1;
    bool p66 = false, p67 = false;
@@ -336,7 +380,7 @@ void soft_decode(soft_cpu *cpu, soft_insn *in)
    in->lock = 0;
    in->rex = 0;
    for (;;) {
-      b = fetch8(&f);
+      b = fetch8(f);
       switch (b) {
       case 0x26: segov = VMM_ES; in->rex = 0; continue;
       case 0x2e: segov = VMM_CS; in->rex = 0; continue;
@@ -362,13 +406,23 @@ void soft_decode(soft_cpu *cpu, soft_insn *in)
    const opdesc *d;
    uint16_t op;
    if (b == 0x0f) {
-      b = fetch8(&f);
+      b = fetch8(f);
       if (b == 0x38) {
-         b = fetch8(&f);
+         b = fetch8(f);
          static const opdesc movbe = { op_movbe, F_MODRM };
+         static const opdesc crc32 = { op_crc32, F_MODRM };
+         static const opdesc sse = { op_sse, F_MODRM | F_SSE };
          static const opdesc bad = { op_ud, 0 };
          op = (uint16_t)(0x200 | b);
-         d = (b == 0xf0 || b == 0xf1) && in->rep == 0 ? &movbe : &bad;
+         if (b == 0xf0 || b == 0xf1)
+            d = in->rep == 0 ? &movbe : in->rep == 0xf2 ? &crc32 : &bad;
+         else
+            d = &sse;
+      } else if (b == 0x3a) {
+         static const opdesc sse3a = { op_sse, F_MODRM | F_SSE | F_IMMU8 };
+         b = fetch8(f);
+         op = (uint16_t)(0x300 | b);
+         d = &sse3a;
       } else {
          op = (uint16_t)(0x100 | b);
          d = &op2[b];
@@ -414,7 +468,7 @@ void soft_decode(soft_cpu *cpu, soft_insn *in)
       in->rm = in->reg;
       in->base = in->index = RM_NONE;
    } else if (flags & F_MODRM) {
-      decode_modrm(cpu, &f, in, segov);
+      decode_modrm(cpu, f, in, segov);
    } else {
       in->mod = 3;
       in->reg = in->rm = 0;
@@ -439,25 +493,25 @@ void soft_decode(soft_cpu *cpu, soft_insn *in)
             fn = op_ud;
          break;
       case 0xa0: case 0xa1: case 0xa2: case 0xa3:
-         in->disp = (int64_t)fetchn(&f, in->asize);
+         in->disp = (int64_t)fetchn(f, in->asize);
          in->mod = 0;
          break;
       case 0x9a:
       case 0xea:
-         in->imm = fetchn(&f, os == 2 ? 2 : 4);
-         in->imm2 = fetchn(&f, 2);
+         in->imm = fetchn(f, os == 2 ? 2 : 4);
+         in->imm2 = fetchn(f, 2);
          break;
       case 0xc8:
-         in->imm = fetchn(&f, 2);
-         in->imm2 = fetch8(&f);
+         in->imm = fetchn(f, 2);
+         in->imm2 = fetch8(f);
          break;
       case 0xf6:
          if ((in->reg & 7) < 2)
-            in->imm = (uint64_t)(int8_t)fetch8(&f);
+            in->imm = (uint64_t)(int8_t)fetch8(f);
          break;
       case 0xf7:
          if ((in->reg & 7) < 2)
-            in->imm = (uint64_t)(int64_t)(os == 2 ? (int16_t)fetchn(&f, 2) : (int32_t)fetchn(&f, 4));
+            in->imm = (uint64_t)(int64_t)(os == 2 ? (int16_t)fetchn(f, 2) : (int32_t)fetchn(f, 4));
          break;
       case 0xff:
          if (lm) {
@@ -481,15 +535,15 @@ void soft_decode(soft_cpu *cpu, soft_insn *in)
    in->osize = (uint8_t)os;
 
    if (flags & F_IMM8)
-      in->imm = (uint64_t)(int64_t)(int8_t)fetch8(&f);
+      in->imm = (uint64_t)(int64_t)(int8_t)fetch8(f);
    else if (flags & F_IMMU8)
-      in->imm = fetch8(&f);
+      in->imm = fetch8(f);
    else if (flags & F_IMM16)
-      in->imm = fetchn(&f, 2);
+      in->imm = fetchn(f, 2);
    else if (flags & F_IMMZ)
-      in->imm = (uint64_t)(int64_t)(os == 2 ? (int16_t)fetchn(&f, 2) : (int32_t)fetchn(&f, 4));
+      in->imm = (uint64_t)(int64_t)(os == 2 ? (int16_t)fetchn(f, 2) : (int32_t)fetchn(f, 4));
    else if (flags & F_IMMV)
-      in->imm = fetchn(&f, os);
+      in->imm = fetchn(f, os);
 
    /* prefix legality */
    if (in->lock && !lock_ok(in, flags))
@@ -503,5 +557,11 @@ void soft_decode(soft_cpu *cpu, soft_insn *in)
    if (op == 0xfe && (in->reg & 7) > 1)
       fn = op_ud;
    in->fn = fn;
-   in->len = (uint8_t)f.n;
+   in->len = (uint8_t)f->n;
+   if (fn == op_sse)
+      soft_sse_prepare(cpu, in);
+   else if (fn == op_fpu_escape)
+      soft_x87_prepare(cpu, in);
+   in->ends = soft_insn_ends_block(in);
+   soft_specialize(cpu, in);
 }

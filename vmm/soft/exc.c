@@ -226,7 +226,8 @@ static void deliver_prot(soft_cpu *cpu, const event *ev)
 static void deliver(soft_cpu *cpu, const event *ev)
 {
    cpu->insn_rsp = cpu->gpr[VMM_RSP];
-   cpu->halted = false;
+   if (cpu->mp_state == VMM_MP_HALTED)
+      cpu->mp_state = VMM_MP_RUNNABLE;
    if (cpu->mode == MODE_REAL)
       deliver_real(cpu, ev);
    else

@@ -84,19 +84,23 @@ bool soft_cond(const soft_cpu *cpu, unsigned cc)
    uint64_t m = sz_mask(size);
    bool r;
 
-   /* Fast paths for the common compare-and-branch shapes. */
-   if (kind == CC_SUB) {
+   /* Fast paths: the conditions a kind answers without the other flags. */
+   switch (kind) {
+   case CC_SUB: {
       uint64_t src = cpu->cc_src & m, res = cpu->cc_dst & m;
       uint64_t src1 = (res + src) & m;
       switch (cc >> 1) {
       case 1: r = src1 < src; return r ^ (cc & 1);
       case 2: r = res == 0; return r ^ (cc & 1);
       case 3: r = src1 <= src; return r ^ (cc & 1);
+      case 4: r = (res & sz_sign(size)) != 0; return r ^ (cc & 1);
       case 6: r = sext(src1, size) < sext(src, size); return r ^ (cc & 1);
       case 7: r = sext(src1, size) <= sext(src, size); return r ^ (cc & 1);
       default: break;
       }
-   } else if (kind == CC_LOGIC) {
+      break;
+   }
+   case CC_LOGIC: {
       uint64_t res = cpu->cc_dst & m;
       switch (cc >> 1) {
       case 0: case 1: r = false; return r ^ (cc & 1);
@@ -105,6 +109,35 @@ bool soft_cond(const soft_cpu *cpu, unsigned cc)
       case 7: r = res == 0 || (res & sz_sign(size)); return r ^ (cc & 1);
       default: break;
       }
+      break;
+   }
+   case CC_ADD: {
+      uint64_t src = cpu->cc_src & m, res = cpu->cc_dst & m;
+      switch (cc >> 1) {
+      case 1: r = res < src; return r ^ (cc & 1);
+      case 2: r = res == 0; return r ^ (cc & 1);
+      case 3: r = res < src || res == 0; return r ^ (cc & 1);
+      case 4: r = (res & sz_sign(size)) != 0; return r ^ (cc & 1);
+      default: break;
+      }
+      break;
+   }
+   case CC_INC:
+   case CC_DEC: {
+      uint64_t res = cpu->cc_dst & m;
+      switch (cc >> 1) {
+      case 1: r = cpu->cc_src2 != 0; return r ^ (cc & 1);
+      case 2: r = res == 0; return r ^ (cc & 1);
+      case 3: r = cpu->cc_src2 != 0 || res == 0; return r ^ (cc & 1);
+      case 4: r = (res & sz_sign(size)) != 0; return r ^ (cc & 1);
+      default: break;
+      }
+      break;
+   }
+   case CC_EFLAGS:
+      return cond_from_flags((uint32_t)cpu->cc_src, cc);
+   default:
+      break;
    }
    return cond_from_flags(soft_arith_flags(cpu), cc);
 }

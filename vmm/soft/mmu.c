@@ -12,52 +12,169 @@
  * with the architectural error code and CR2, or calls the MMIO callbacks.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 
 #include "soft_int.h"
 
 /* ---- guest physical memory ---------------------------------------------- */
+/*
+ * The slot table is immutable once published in soft_mem.cur; a change
+ * builds a new table, publishes it, and waits until every vCPU has passed
+ * an instruction boundary (or is quiescent: outside the run loop, asleep,
+ * or inside an io callback) and dropped its TLB, before freeing the old
+ * one. vCPUs read cur only between boundaries, never across a callback.
+ */
 
 soft_mem *soft_mem_new(void)
 {
-   return calloc(1, sizeof(soft_mem));
+   soft_mem *m = calloc(1, sizeof(soft_mem));
+   if (!m)
+      return NULL;
+   m->cur = calloc(1, sizeof(soft_memmap));
+   if (!m->cur) {
+      free(m);
+      return NULL;
+   }
+   pthread_mutex_init(&m->lock, NULL);
+   return m;
 }
 
 void soft_mem_free(soft_mem *m)
 {
+   if (!m)
+      return;
+   pthread_mutex_destroy(&m->lock);
+   for (unsigned i = 0; i < m->cur->nslots; i++)
+      free(m->cur->slot[i].pgen);
+   free(m->cur);
    free(m);
+}
+
+static inline soft_memmap *memmap(soft_mem *m)
+{
+   return __atomic_load_n(&m->cur, __ATOMIC_ACQUIRE);
+}
+
+int soft_mem_add_cpu(soft_mem *m, soft_cpu *cpu)
+{
+   int r = -ENOSPC;
+   pthread_mutex_lock(&m->lock);
+   for (unsigned i = 0; i < SOFT_MAX_CPUS; i++) {
+      if (!m->cpus[i]) {
+         m->cpus[i] = cpu;
+         cpu->mem_gen = __atomic_load_n(&m->gen, __ATOMIC_SEQ_CST);
+         r = 0;
+         break;
+      }
+   }
+   pthread_mutex_unlock(&m->lock);
+   return r;
+}
+
+void soft_mem_remove_cpu(soft_mem *m, soft_cpu *cpu)
+{
+   pthread_mutex_lock(&m->lock);
+   for (unsigned i = 0; i < SOFT_MAX_CPUS; i++)
+      if (m->cpus[i] == cpu)
+         m->cpus[i] = NULL;
+   pthread_mutex_unlock(&m->lock);
+}
+
+/* The vCPU's side of a map change: drop everything that points into the
+ * old table, then say so. */
+void soft_mem_catch_up(soft_cpu *cpu)
+{
+   uint32_t g = __atomic_load_n(&cpu->mem->gen, __ATOMIC_SEQ_CST);
+   soft_tlb_flush(cpu, true);
+   soft_mem_changed(cpu);
+   __atomic_store_n(&cpu->mem_gen, g, __ATOMIC_SEQ_CST);
+}
+
+/* Publish n (lock held), wait for every vCPU, free the old table. */
+static void publish(soft_mem *m, soft_memmap *n)
+{
+   soft_memmap *old = m->cur;
+   __atomic_store_n(&m->cur, n, __ATOMIC_RELEASE);
+   uint32_t g = __atomic_add_fetch(&m->gen, 1, __ATOMIC_SEQ_CST);
+   for (unsigned i = 0; i < SOFT_MAX_CPUS; i++) {
+      soft_cpu *c = m->cpus[i];
+      if (!c)
+         continue;
+      __atomic_or_fetch(&c->req, SOFT_REQ_FLUSH, __ATOMIC_SEQ_CST);
+      for (unsigned spin = 0;
+           !__atomic_load_n(&c->qs, __ATOMIC_SEQ_CST) &&
+           __atomic_load_n(&c->mem_gen, __ATOMIC_SEQ_CST) != g;
+           spin++) {
+         if (spin > 100)
+            sched_yield();
+         else
+            __builtin_ia32_pause();
+      }
+   }
+   free(old);
 }
 
 int soft_mem_map(soft_mem *m, uint64_t gpa, void *host, uint64_t size, bool readonly)
 {
    if (((gpa | size | (uintptr_t)host) & 0xfff) || size == 0 || gpa + size < gpa)
       return -EINVAL;
-   if (m->nslots >= SOFT_MAX_SLOTS)
-      return -ENOSPC;
-   for (unsigned i = 0; i < m->nslots; i++) {
-      soft_slot *s = &m->slot[i];
+   pthread_mutex_lock(&m->lock);
+   soft_memmap *cur = m->cur;
+   int r = 0;
+   if (cur->nslots >= SOFT_MAX_SLOTS)
+      r = -ENOSPC;
+   for (unsigned i = 0; r == 0 && i < cur->nslots; i++) {
+      const soft_slot *s = &cur->slot[i];
       if (gpa < s->gpa + s->size && s->gpa < gpa + size)
-         return -EEXIST;
+         r = -EEXIST;
    }
-   m->slot[m->nslots++] = (soft_slot){ gpa, size, host, readonly };
-   return 0;
+   soft_memmap *n = r == 0 ? malloc(sizeof(*n)) : NULL;
+   uint32_t *pgen = r == 0 ? calloc(size >> 12, sizeof(uint32_t)) : NULL;
+   if (r == 0 && (!n || !pgen)) {
+      free(n);
+      free(pgen);
+      r = -ENOMEM;
+   }
+   if (r == 0) {
+      *n = *cur;
+      n->slot[n->nslots++] = (soft_slot){ gpa, size, host, readonly, pgen };
+      publish(m, n);
+   }
+   pthread_mutex_unlock(&m->lock);
+   return r;
 }
 
 int soft_mem_unmap(soft_mem *m, uint64_t gpa, uint64_t size)
 {
-   for (unsigned i = 0; i < m->nslots; i++) {
-      if (m->slot[i].gpa == gpa && m->slot[i].size == size) {
-         m->slot[i] = m->slot[--m->nslots];
-         return 0;
+   pthread_mutex_lock(&m->lock);
+   soft_memmap *cur = m->cur;
+   int r = -ENOENT;
+   for (unsigned i = 0; i < cur->nslots; i++) {
+      if (cur->slot[i].gpa == gpa && cur->slot[i].size == size) {
+         soft_memmap *n = malloc(sizeof(*n));
+         if (!n) {
+            r = -ENOMEM;
+            break;
+         }
+         uint32_t *pgen = cur->slot[i].pgen;
+         *n = *cur;
+         n->slot[i] = n->slot[--n->nslots];
+         publish(m, n);          /* nobody uses the old slot any more */
+         free(pgen);
+         r = 0;
+         break;
       }
    }
-   return -ENOENT;
+   pthread_mutex_unlock(&m->lock);
+   return r;
 }
 
 static soft_slot *find_slot(soft_mem *m, uint64_t pa)
 {
-   for (unsigned i = 0; i < m->nslots; i++) {
-      soft_slot *s = &m->slot[i];
+   soft_memmap *mm = memmap(m);
+   for (unsigned i = 0; i < mm->nslots; i++) {
+      soft_slot *s = &mm->slot[i];
       if (pa - s->gpa < s->size)
          return s;
    }
@@ -66,10 +183,13 @@ static soft_slot *find_slot(soft_mem *m, uint64_t pa)
 
 void *soft_mem_gpa_to_hva(soft_mem *m, uint64_t gpa, uint64_t len)
 {
+   pthread_mutex_lock(&m->lock);
    soft_slot *s = find_slot(m, gpa);
-   if (!s || len > s->size - (gpa - s->gpa))
-      return NULL;
-   return s->host + (gpa - s->gpa);
+   void *p = NULL;
+   if (s && len <= s->size - (gpa - s->gpa))
+      p = s->host + (gpa - s->gpa);
+   pthread_mutex_unlock(&m->lock);
+   return p;
 }
 
 uint8_t *soft_phys_host(soft_mem *m, uint64_t pa, bool write)
@@ -92,8 +212,9 @@ uint64_t soft_phys_read(soft_cpu *cpu, uint64_t pa, unsigned size)
       return v;
    }
    uint64_t v = ~0ull;
-   if (cpu->io->mmio_read)
-      cpu->io->mmio_read(cpu->io->opaque, cpu, pa, size, &v);
+   if (cpu->io->mmio_read) {
+      CALLOUT(cpu, cpu->io->mmio_read(cpu->io->opaque, cpu, pa, size, &v));
+   }
    return v & sz_mask(size);
 }
 
@@ -109,8 +230,9 @@ void soft_phys_write(soft_cpu *cpu, uint64_t pa, unsigned size, uint64_t val)
          soft_phys_write(cpu, pa + i, 1, val >> (8 * i));
       return;
    }
-   if (cpu->io->mmio_write)
-      cpu->io->mmio_write(cpu->io->opaque, cpu, pa, size, val & sz_mask(size));
+   if (cpu->io->mmio_write) {
+      CALLOUT(cpu, cpu->io->mmio_write(cpu->io->opaque, cpu, pa, size, val & sz_mask(size)));
+   }
 }
 
 /* ---- TLB maintenance ---------------------------------------------------- */
@@ -118,6 +240,8 @@ void soft_phys_write(soft_cpu *cpu, uint64_t pa, unsigned size, uint64_t val)
 void soft_tlb_flush(soft_cpu *cpu, bool include_global)
 {
    unsigned large = 0;
+   cpu->stop_block = 1;      /* the next instruction's page may map elsewhere */
+   cpu->tlb_gen++;
    for (unsigned m = 0; m < 2; m++) {
       for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
          soft_tlbe *e = &cpu->tlb[m][i];
@@ -136,6 +260,8 @@ void soft_tlb_flush(soft_cpu *cpu, bool include_global)
 void soft_tlb_flush_page(soft_cpu *cpu, uint64_t lin)
 {
    lin &= ~0xfffull;
+   cpu->stop_block = 1;
+   cpu->tlb_gen++;
    if (cpu->tlb_large) {
       /* A large page is cached as 4K pieces: drop every piece of it. */
       for (unsigned m = 0; m < 2; m++) {
@@ -328,6 +454,8 @@ uint8_t *soft_translate(soft_cpu *cpu, uint64_t lin, unsigned acc, uint64_t *pa_
 
    if (tag == page) {
       uint8_t *h = (uint8_t *)(uintptr_t)(lin + e->addend);
+      if (kind == ACC_W && e->pgen)
+         soft_code_write(cpu, e->pgen);
       return h;
    }
 
@@ -348,12 +476,18 @@ uint8_t *soft_translate(soft_cpu *cpu, uint64_t lin, unsigned acc, uint64_t *pa_
    uint8_t *host = s->host + (r.pa - s->gpa);
    if (kind == ACC_W && s->readonly)
       return NULL;
+   uint32_t *pgen = s->pgen + ((r.pa - s->gpa) >> 12);
+   if (kind == ACC_W)
+      soft_code_write(cpu, pgen);
 
    /* Fill the entry for this page with what is allowed for this mmu_idx. */
    bool smap = !user && r.u && (cpu->cr4 & CR4_SMAP);
    bool smep = !user && r.u && (cpu->cr4 & CR4_SMEP);
+   /* no write tag while the page may hold decoded blocks: every write to
+    * it takes this path and drops them first */
    bool can_w = r.dirty && !s->readonly && !smap &&
-                (r.w || (!user && !(cpu->cr0 & CR0_WP)));
+                (r.w || (!user && !(cpu->cr0 & CR0_WP))) &&
+                !(__atomic_load_n(pgen, __ATOMIC_ACQUIRE) & PGEN_CODE);
    if (user && !r.u)
       can_w = false;
    e->addend = (uintptr_t)host - lin;
@@ -362,6 +496,7 @@ uint8_t *soft_translate(soft_cpu *cpu, uint64_t lin, unsigned acc, uint64_t *pa_
    e->tag_x = (r.nx || smep) ? TLB_INVALID : page;
    e->global = r.global;
    e->lmask = r.lmask;
+   e->pgen = pgen;
    if (r.lmask != ~0xfffull) {
       e->large = 1;
       cpu->tlb_large++;
@@ -448,4 +583,43 @@ uint8_t *soft_rmw_ptr(soft_cpu *cpu, uint64_t lin, unsigned size)
       return (uint8_t *)(uintptr_t)(lin + e->addend);
    uint64_t pa;
    return soft_translate(cpu, lin, ACC_W, &pa);
+}
+
+/* ---- decoded-code invalidation ---------------------------------------------- */
+
+void soft_mem_changed(soft_cpu *cpu)
+{
+   soft_block_flush(cpu);
+}
+
+void soft_tlb_drop_writes(soft_cpu *cpu)
+{
+   for (unsigned m = 0; m < 2; m++)
+      for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
+         cpu->tlb[m][i].tag_w = TLB_INVALID;
+}
+
+/* Someone other than a vCPU wrote guest RAM: drop the blocks decoded from
+ * those pages (each vCPU notices at the block's next use). */
+void soft_mem_notify_write(soft_mem *m, uint64_t gpa, uint64_t len)
+{
+   if (!len)
+      return;
+   pthread_mutex_lock(&m->lock);
+   soft_memmap *mm = m->cur;
+   uint64_t end = gpa + len;
+   for (unsigned i = 0; i < mm->nslots; i++) {
+      const soft_slot *s = &mm->slot[i];
+      uint64_t lo = gpa > s->gpa ? gpa : s->gpa;
+      uint64_t hi = end < s->gpa + s->size ? end : s->gpa + s->size;
+      for (uint64_t pa = lo & ~0xfffull; pa < hi; pa += 0x1000) {
+         uint32_t *w = &s->pgen[(pa - s->gpa) >> 12];
+         uint32_t g = __atomic_load_n(w, __ATOMIC_RELAXED);
+         while ((g & PGEN_CODE) &&
+                !__atomic_compare_exchange_n(w, &g, (g + 2) & ~PGEN_CODE, false,
+                                             __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+         }
+      }
+   }
+   pthread_mutex_unlock(&m->lock);
 }

@@ -339,20 +339,12 @@ void op_ud(soft_cpu *cpu, const soft_insn *in)
 void op_hlt(soft_cpu *cpu, const soft_insn *in)
 {
    need_cpl0(cpu);
-   cpu->halted = true;
+   cpu->mp_state = VMM_MP_HALTED;
 }
 
 void op_fence(soft_cpu *cpu, const soft_insn *in)
 {
-   __atomic_thread_fence(__ATOMIC_SEQ_CST);
-}
-
-/* x87 escapes: the FPU is not modelled yet (README); #NM/#UD as CR0 says. */
-void op_fpu_escape(soft_cpu *cpu, const soft_insn *in)
-{
-   if (cpu->cr0 & (CR0_EM | CR0_TS))
-      soft_raise_noerr(cpu, EXC_NM);
-   RAISE_UD(cpu);
+   __asm__ volatile("mfence" ::: "memory");   /* the guest fence, on the host */
 }
 
 /* 0F AE: fences, CLFLUSH, RDFSBASE & co. */
@@ -376,11 +368,13 @@ void op_grp15(soft_cpu *cpu, const soft_insn *in)
          return;
       }
       if (in->rep == 0 && r >= 5) {
-         __atomic_thread_fence(__ATOMIC_SEQ_CST);
+         __asm__ volatile("mfence" ::: "memory");   /* the guest fence, on the host */
          return;
       }
       RAISE_UD(cpu);
    }
+   if (r <= 5 && in->rep == 0 && !in->opsz_pfx && soft_op_fpstate(cpu, in))
+      return;     /* FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, XSAVE, XRSTOR */
    if (r == 7 && in->rep == 0 && !in->opsz_pfx) {
       /* CLFLUSH: needs a valid, readable address */
       uint64_t lin = ea_lin(cpu, in, 1, ACC_R);

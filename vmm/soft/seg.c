@@ -113,6 +113,11 @@ void soft_update_mode(soft_cpu *cpu)
       cpu->stack_size = cpu->seg[VMM_SS].db ? 4 : 2;
    }
    cpu->mmu_idx = cpu->cpl == 3;
+   uint8_t key = (uint8_t)(cpu->mode | (cpu->code_size == 4 ? 4 : 0));
+   if (key != cpu->mode_key) {
+      cpu->mode_key = key;
+      cpu->stop_block = 1;    /* what follows decodes differently */
+   }
 }
 
 void soft_load_seg_real(soft_cpu *cpu, unsigned seg, uint16_t sel)

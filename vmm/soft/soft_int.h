@@ -13,6 +13,7 @@
 #ifndef VMM_SOFT_INT_H
 #define VMM_SOFT_INT_H
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <string.h>
 
@@ -121,6 +122,7 @@ typedef struct soft_tlbe {
    uint32_t global;               /* survives CR3 writes (PGE) */
    uint32_t large;                /* came from a 2M/4M/1G page */
    uint64_t lmask;                /* page-size mask of the translation */
+   uint32_t *pgen;                /* the RAM page's code generation (block cache) */
 } soft_tlbe;
 
 /* access kinds for the MMU */
@@ -157,6 +159,7 @@ struct soft_insn {
    uint8_t rex;        /* REX byte, 0 if none */
    uint8_t opsz_pfx;   /* 0x66 seen */
    uint8_t mod;        /* 3 = register operand */
+   uint8_t ends;       /* a decoded block ends after this instruction */
    uint8_t reg;        /* modrm.reg (+REX.R), or register in opcode (+REX.B) */
    uint8_t rm;         /* register number when mod == 3 (+REX.B) */
    uint8_t base;       /* RM_NONE, RM_RIP or a register */
@@ -172,11 +175,23 @@ typedef struct soft_slot {
    uint64_t gpa, size;
    uint8_t *host;
    bool readonly;
+   /* One word per 4 KiB page: bit 0 "decoded blocks may exist", bits 1-31
+    * a generation bumped by every write that drops them (block.c). */
+   uint32_t *pgen;
 } soft_slot;
 
-struct soft_mem {
-   soft_slot slot[SOFT_MAX_SLOTS];
+/* An immutable slot table; soft_mem.cur is replaced, never edited. */
+typedef struct soft_memmap {
    unsigned nslots;
+   soft_slot slot[SOFT_MAX_SLOTS];
+} soft_memmap;
+
+struct soft_mem {
+   soft_memmap *cur;            /* atomic; readers: vCPUs between boundaries */
+   pthread_mutex_t lock;        /* writers, the vCPU list */
+   uint32_t gen;                /* atomic: bumped by every change of cur */
+   uint32_t code_epoch;         /* atomic: bumped when a page gets its first block */
+   soft_cpu *cpus[SOFT_MAX_CPUS];
 };
 
 /* ---- the CPU ------------------------------------------------------------ */
@@ -211,15 +226,28 @@ struct soft_cpu {
 
    /* FPU/SSE state, kept as an XSAVE image for the checkpoint format */
    vmm_fpu fpu;
+   uint16_t fpu_cs, fpu_ds;  /* x87 FCS/FDS (not in the 64-bit image format) */
 
    /* interrupts and events */
    int irq_line;             /* written by other threads (atomic) */
    int nmi_pending;          /* atomic */
-   int kick;                 /* atomic */
-   uint32_t wake_seq;        /* futex word for HLT */
+   uint32_t req;             /* atomic SOFT_REQ_* bits from other threads */
+   uint32_t wake_seq;        /* futex word for HLT / wait-for-SIPI */
+   uint32_t sleeping;        /* atomic: in the futex wait (wakers skip the syscall otherwise) */
    bool nmi_masked;
    uint8_t intr_shadow;      /* 1: STI, 2: MOV SS - blocks interrupts for one insn */
-   bool halted;
+   uint8_t mp_state;         /* vmm_mp_state; HALTED = HLT executed */
+   uint8_t sipi_vector;      /* last set through soft_set_events */
+   /* an event injected by soft_set_events (KVM checkpoint), delivered first */
+   int inj_vector;           /* -1 none */
+   bool inj_exception, inj_has_error, inj_soft;
+   uint32_t inj_error;
+
+   /* memory-map changes (soft_mem_map/unmap): quiescent = not between
+    * instruction boundaries with pointers into guest RAM */
+   uint32_t qs;              /* atomic: 1 outside run, asleep, in a callout */
+   uint32_t mem_gen;         /* atomic: soft_mem.gen this vCPU has caught up with */
+   void *user;
 
    /* exception state */
    int exc_vector;           /* raised, not yet delivered; -1 none */
@@ -251,7 +279,20 @@ struct soft_cpu {
 
    soft_tlbe tlb[2][SOFT_TLB_SIZE];
    unsigned tlb_large;       /* large-page entries present: INVLPG scans */
+
+   /* decoded-block cache (block.c) */
+   struct soft_bcache *bc;
+   uint32_t code_epoch;      /* soft_mem.code_epoch the write tags follow */
+   uint8_t stop_block;       /* end the running block after this instruction */
+   uint32_t tlb_gen;         /* bumped by every TLB flush and block flush (chains) */
+   uint8_t mode_key;         /* what decoding depends on: mode, CS.D */
+   uint64_t block_stats[3];  /* blocks built, run, flushes */
 };
+
+/* soft_cpu.req bits */
+#define SOFT_REQ_KICK  1u    /* return SOFT_EXIT_STOP */
+#define SOFT_REQ_POLL  2u    /* call io->poll */
+#define SOFT_REQ_FLUSH 4u    /* the memory map changed: drop TLB and blocks */
 
 /* ---- small helpers ------------------------------------------------------ */
 static inline uint64_t sz_mask(unsigned size)
@@ -336,6 +377,29 @@ static inline void soft_snapshot(soft_cpu *cpu)
 uint32_t soft_arith_flags(const soft_cpu *cpu);
 bool soft_cond(const soft_cpu *cpu, unsigned cc);
 uint64_t soft_get_rflags(const soft_cpu *cpu);
+/* soft_cond with the common cases inline: ZF and CF after 32/64-bit
+ * SUB/CMP, logic ops, ADD, INC/DEC. */
+static inline bool soft_cond_fast(const soft_cpu *cpu, unsigned cc)
+{
+   unsigned op = cpu->cc_op;
+   unsigned kind = op >> 2;
+   if (likely((op & 2) && (cc >> 1) == 2)) {        /* ZF, 32/64-bit */
+      uint64_t res = (op & 1) ? cpu->cc_dst : (uint32_t)cpu->cc_dst;
+      if (kind != CC_EFLAGS && kind != CC_ADC && kind != CC_SBB)
+         return (res == 0) ^ (cc & 1);
+   }
+   if ((cc >> 1) == 1 && (op & 2)) {                  /* CF, 32/64-bit */
+      uint64_t m = (op & 1) ? ~0ull : 0xffffffffull;
+      switch (kind) {
+      case CC_LOGIC: return cc & 1;
+      case CC_INC: case CC_DEC: return (cpu->cc_src2 != 0) ^ (cc & 1);
+      case CC_ADD: return ((cpu->cc_dst & m) < (cpu->cc_src & m)) ^ (cc & 1);
+      case CC_SUB: return ((((cpu->cc_dst + cpu->cc_src) & m)) < (cpu->cc_src & m)) ^ (cc & 1);
+      default: break;
+      }
+   }
+   return soft_cond(cpu, cc);
+}
 /* Writes rflags; 'mask' limits which bits may change (POPF/IRET rules). */
 void soft_set_rflags(soft_cpu *cpu, uint64_t val, uint64_t mask);
 static inline void set_flags_eager(soft_cpu *cpu, uint32_t arith)
@@ -354,6 +418,69 @@ static inline uint32_t parity8(uint64_t v)
 {
    return __builtin_parity((unsigned)(v & 0xff)) ? 0 : FL_PF;
 }
+
+/* ---- calls out to the platform ------------------------------------------- */
+/* Around every io callback: the vCPU is quiescent for soft_mem_map/unmap
+ * while it is outside, and catches up with a map change when it returns. */
+void soft_mem_catch_up(soft_cpu *cpu);
+int soft_mem_add_cpu(soft_mem *m, soft_cpu *cpu);
+void soft_mem_remove_cpu(soft_mem *m, soft_cpu *cpu);
+/* The memory map changed: drop cached decoded blocks (block cache). */
+void soft_mem_changed(soft_cpu *cpu);
+static inline void soft_enter_running(soft_cpu *cpu)
+{
+   __atomic_store_n(&cpu->qs, 0, __ATOMIC_SEQ_CST);
+   if (unlikely(__atomic_load_n(&cpu->mem->gen, __ATOMIC_SEQ_CST) !=
+                __atomic_load_n(&cpu->mem_gen, __ATOMIC_RELAXED)))
+      soft_mem_catch_up(cpu);
+}
+static inline bool callout_begin(soft_cpu *cpu)
+{
+   if (__atomic_load_n(&cpu->qs, __ATOMIC_RELAXED))
+      return false;      /* not running (state access from outside) */
+   __atomic_store_n(&cpu->qs, 1, __ATOMIC_SEQ_CST);
+   return true;
+}
+static inline void callout_end(soft_cpu *cpu, bool was_running)
+{
+   if (was_running)
+      soft_enter_running(cpu);
+}
+#define CALLOUT(cpu, ...) do { \
+   bool was_running_ = callout_begin(cpu); \
+   __VA_ARGS__; \
+   callout_end((cpu), was_running_); \
+} while (0)
+
+/* ---- decoded blocks (block.c) ------------------------------------------------ */
+#define PGEN_CODE 1u
+typedef struct soft_block soft_block;
+/* The block starting at cpu->rip, built if needed; NULL when the code
+ * there cannot be cached (MMIO, a page-crossing first instruction, TF). */
+soft_block *soft_block_find(soft_cpu *cpu);
+/* Run b and the blocks it chains to, until an event, the limit, a stop, or
+ * code that cannot be cached. */
+void soft_block_run(soft_cpu *cpu, soft_block *b, uint64_t limit);
+/* Something for the run loop to look at before the next instruction. */
+static inline bool soft_events_pending(soft_cpu *cpu)
+{
+   return (__atomic_load_n(&cpu->req, __ATOMIC_RELAXED) |
+           __atomic_load_n(&cpu->nmi_pending, __ATOMIC_RELAXED) | cpu->mp_state |
+           (__atomic_load_n(&cpu->irq_line, __ATOMIC_RELAXED) & (cpu->rflags & FL_IF ? 1 : 0)) |
+           (cpu->inj_vector >= 0)) != 0;
+}
+void soft_block_flush(soft_cpu *cpu);
+void soft_block_free(soft_cpu *cpu);
+/* A write is about to reach a page whose word is *pgen: drop its blocks. */
+static inline void soft_code_write(soft_cpu *cpu, uint32_t *pgen)
+{
+   uint32_t g = __atomic_load_n(pgen, __ATOMIC_RELAXED);
+   if (unlikely(g & PGEN_CODE)) {
+      __atomic_store_n(pgen, (g + 2) & ~PGEN_CODE, __ATOMIC_RELEASE);
+      cpu->stop_block = 1;
+   }
+}
+void soft_tlb_drop_writes(soft_cpu *cpu);
 
 /* ---- memory (mmu.c) ----------------------------------------------------- */
 void soft_tlb_flush(soft_cpu *cpu, bool include_global);
@@ -487,6 +614,11 @@ void soft_branch(soft_cpu *cpu, uint64_t target, unsigned osize);
 
 /* ---- decoder (decode.c) ------------------------------------------------- */
 void soft_decode(soft_cpu *cpu, soft_insn *in);
+bool soft_decode_probe(soft_cpu *cpu, const uint8_t *p, unsigned avail, soft_insn *in);
+/* block.c: whether a block ends after in (decided on the generic handler) */
+bool soft_insn_ends_block(const soft_insn *in);
+/* fast.c: swap in a specialized handler for a frequent form */
+void soft_specialize(soft_cpu *cpu, soft_insn *in);
 
 /* ---- handlers (declared where the tables need them) --------------------- */
 #define H(name) void name(soft_cpu *cpu, const soft_insn *in)
@@ -505,7 +637,9 @@ H(op_jcc); H(op_jmp_rel); H(op_call_rel); H(op_ret_near); H(op_loop); H(op_jcxz)
 H(op_push_r); H(op_pop_r); H(op_push_imm); H(op_pop_rm); H(op_pusha); H(op_popa);
 H(op_enter); H(op_leave); H(op_pushf); H(op_popf); H(op_sahf); H(op_lahf);
 H(op_flagop); H(op_nop); H(op_xlat); H(op_ud); H(op_cpuid); H(op_rdtsc); H(op_rdtscp);
-H(op_hlt); H(op_fence); H(op_grp15); H(op_bound); H(op_fpu_escape);
+H(op_hlt); H(op_fence); H(op_grp15); H(op_bound);
+/* fpu.c, sse.c */
+H(op_fpu_escape); H(op_fwait); H(op_emms); H(op_sse); H(op_maskmov); H(op_movnti); H(op_crc32);
 /* string.c */
 H(op_movs); H(op_cmps); H(op_stos); H(op_lods); H(op_scas); H(op_ins); H(op_outs);
 H(op_in); H(op_out);
@@ -517,13 +651,32 @@ H(op_sysret); H(op_sysenter); H(op_sysexit); H(op_clts); H(op_mov_cr); H(op_mov_
 H(op_rdmsr); H(op_wrmsr); H(op_invd); H(op_cli); H(op_sti); H(op_arpl); H(op_rdpmc);
 #undef H
 
+/* fpu.c, sse.c */
+void soft_x87_prepare(soft_cpu *cpu, soft_insn *in);
+void soft_sse_prepare(soft_cpu *cpu, soft_insn *in);
+bool soft_op_fpstate(soft_cpu *cpu, const soft_insn *in);
+void soft_op_xgetbv(soft_cpu *cpu, bool set);
+void soft_x87_check_pending(soft_cpu *cpu);
+uint32_t soft_mxcsr(soft_cpu *cpu);
+void soft_set_mxcsr(soft_cpu *cpu, uint32_t v);
+uint16_t soft_fsw(soft_cpu *cpu);
+uint8_t *soft_xmm(soft_cpu *cpu, unsigned i);
+uint64_t soft_mm_get(soft_cpu *cpu, unsigned i);
+void soft_mm_set(soft_cpu *cpu, unsigned i, uint64_t v);
+void soft_mmx_enter(soft_cpu *cpu);
+/* Guest memory in bulk at a linear address (fault before any byte is
+ * written: soft_mem_check_write first). */
+void soft_mem_read(soft_cpu *cpu, uint64_t lin, void *buf, unsigned len);
+void soft_mem_check_write(soft_cpu *cpu, uint64_t lin, unsigned len);
+void soft_mem_write(soft_cpu *cpu, uint64_t lin, const void *buf, unsigned len);
+
 /* system.c */
 void soft_write_cr0(soft_cpu *cpu, uint64_t v);
 void soft_write_cr3(soft_cpu *cpu, uint64_t v);
 void soft_write_cr4(soft_cpu *cpu, uint64_t v);
 bool soft_msr_read(soft_cpu *cpu, uint32_t idx, uint64_t *v);
 bool soft_msr_write(soft_cpu *cpu, uint32_t idx, uint64_t v);
-void soft_cpuid_default(soft_cpu *cpu);
+void soft_cpu_features(soft_cpu *cpu);
 void soft_cpuid_lookup(soft_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t out[4]);
 uint64_t soft_rdtsc(soft_cpu *cpu);
 

@@ -37,11 +37,95 @@ static inline void rep_dec(soft_cpu *cpu, const soft_insn *in)
    gpr_set(cpu, VMM_RCX, in->asize, cpu->gpr[VMM_RCX] - 1);
 }
 
+/* ---- bulk REP MOVS / STOS ---------------------------------------------------
+ * In 64-bit mode, forward, with both sides in RAM pages the TLB already
+ * allows: whole page-sized chunks at once with host memmove/stores. A chunk
+ * never crosses a page, so translation, faults and code-page writes (the
+ * TLB holds no write tag for those) are exactly as element by element;
+ * anything else - the first and last elements of a page, MMIO, an overlap
+ * where the forward copy would replicate - takes the element loop. */
+
+static inline uint8_t *tlb_host(soft_cpu *cpu, uint64_t lin, bool write)
+{
+   soft_tlbe *e = &cpu->tlb[cpu->mmu_idx][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+   uint64_t tag = write ? e->tag_w : e->tag_r;
+   return tag == (lin & ~0xfffull) ? (uint8_t *)(uintptr_t)(lin + e->addend) : NULL;
+}
+
+static inline uint64_t min64(uint64_t a, uint64_t b)
+{
+   return a < b ? a : b;
+}
+
+/* Elements done; *budget counts down. */
+static uint64_t bulk_movs(soft_cpu *cpu, const soft_insn *in, unsigned size, unsigned *budget)
+{
+   uint64_t done = 0;
+   while (*budget > 1) {
+      uint64_t count = cpu->gpr[VMM_RCX] & amask(in);
+      uint64_t si = cpu->gpr[VMM_RSI] & amask(in), di = cpu->gpr[VMM_RDI] & amask(in);
+      uint64_t slin = seg_lin(cpu, in->seg, si, size, ACC_R);
+      uint64_t dlin = seg_lin(cpu, VMM_ES, di, size, ACC_W);
+      uint64_t n = min64(count, *budget);
+      n = min64(n, (0x1000 - (slin & 0xfff)) / size);
+      n = min64(n, (0x1000 - (dlin & 0xfff)) / size);
+      if (n < 2)
+         break;
+      uint8_t *hs = tlb_host(cpu, slin, false), *hd = tlb_host(cpu, dlin, true);
+      size_t bytes = (size_t)(n * size);
+      if (!hs || !hd || (hd > hs && hd < hs + bytes))
+         break;
+      memmove(hd, hs, bytes);
+      gpr_set(cpu, VMM_RSI, in->asize, cpu->gpr[VMM_RSI] + bytes);
+      gpr_set(cpu, VMM_RDI, in->asize, cpu->gpr[VMM_RDI] + bytes);
+      gpr_set(cpu, VMM_RCX, in->asize, cpu->gpr[VMM_RCX] - n);
+      *budget -= (unsigned)n;
+      done += n;
+   }
+   return done;
+}
+
+static uint64_t bulk_stos(soft_cpu *cpu, const soft_insn *in, unsigned size, uint64_t v,
+                          unsigned *budget)
+{
+   uint64_t done = 0;
+   while (*budget > 1) {
+      uint64_t count = cpu->gpr[VMM_RCX] & amask(in);
+      uint64_t di = cpu->gpr[VMM_RDI] & amask(in);
+      uint64_t dlin = seg_lin(cpu, VMM_ES, di, size, ACC_W);
+      uint64_t n = min64(min64(count, *budget), (0x1000 - (dlin & 0xfff)) / size);
+      if (n < 2)
+         break;
+      uint8_t *hd = tlb_host(cpu, dlin, true);
+      if (!hd)
+         break;
+      if (size == 1) {
+         memset(hd, (int)v, (size_t)n);
+      } else {
+         for (uint64_t i = 0; i < n; i++)
+            host_st(hd + i * size, size, v);
+      }
+      gpr_set(cpu, VMM_RDI, in->asize, cpu->gpr[VMM_RDI] + n * size);
+      gpr_set(cpu, VMM_RCX, in->asize, cpu->gpr[VMM_RCX] - n);
+      *budget -= (unsigned)n;
+      done += n;
+   }
+   return done;
+}
+
+static inline bool bulk_ok(soft_cpu *cpu, const soft_insn *in)
+{
+   return in->rep && cpu->mode == MODE_LONG64 && !(cpu->rflags & FL_DF);
+}
+
 void op_movs(soft_cpu *cpu, const soft_insn *in)
 {
    unsigned size = in->osize;
    uint64_t d = step(cpu, size);
-   for (unsigned n = 0; n < REP_BUDGET; n++) {
+   unsigned budget = REP_BUDGET;
+   if (bulk_ok(cpu, in))
+      bulk_movs(cpu, in, size, &budget);
+   for (unsigned n = 0; n < budget; n++) {
       if (rep_done(cpu, in))
          return;
       uint64_t v = seg_read(cpu, in->seg, cpu->gpr[VMM_RSI] & amask(in), size);
@@ -61,7 +145,10 @@ void op_stos(soft_cpu *cpu, const soft_insn *in)
    unsigned size = in->osize;
    uint64_t d = step(cpu, size);
    uint64_t v = cpu->gpr[VMM_RAX] & sz_mask(size);
-   for (unsigned n = 0; n < REP_BUDGET; n++) {
+   unsigned budget = REP_BUDGET;
+   if (bulk_ok(cpu, in))
+      bulk_stos(cpu, in, size, v, &budget);
+   for (unsigned n = 0; n < budget; n++) {
       if (rep_done(cpu, in))
          return;
       seg_write(cpu, VMM_ES, cpu->gpr[VMM_RDI] & amask(in), size, v);
@@ -162,15 +249,17 @@ static void io_check(soft_cpu *cpu, uint16_t port, unsigned size)
 static uint32_t pio_in(soft_cpu *cpu, uint16_t port, unsigned size)
 {
    uint32_t v = 0xffffffffu;
-   if (cpu->io->pio_read)
-      cpu->io->pio_read(cpu->io->opaque, cpu, port, size, &v);
+   if (cpu->io->pio_read) {
+      CALLOUT(cpu, cpu->io->pio_read(cpu->io->opaque, cpu, port, size, &v));
+   }
    return (uint32_t)(v & sz_mask(size));
 }
 
 static void pio_out(soft_cpu *cpu, uint16_t port, unsigned size, uint32_t v)
 {
-   if (cpu->io->pio_write)
-      cpu->io->pio_write(cpu->io->opaque, cpu, port, size, (uint32_t)(v & sz_mask(size)));
+   if (cpu->io->pio_write) {
+      CALLOUT(cpu, cpu->io->pio_write(cpu->io->opaque, cpu, port, size, (uint32_t)(v & sz_mask(size))));
+   }
 }
 
 /* E4/E5 (imm8 port), EC/ED (DX) */

@@ -70,7 +70,7 @@ void soft_write_cr3(soft_cpu *cpu, uint64_t v)
 static uint64_t cr4_valid_mask(void)
 {
    return CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE |
-          CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE | CR4_SMEP | CR4_SMAP;
+          CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE | CR4_OSXSAVE | CR4_SMEP | CR4_SMAP;
 }
 
 void soft_write_cr4(soft_cpu *cpu, uint64_t v)
@@ -110,7 +110,11 @@ void op_mov_cr(soft_cpu *cpu, const soft_insn *in)
       case 2: v = cpu->cr2; break;
       case 3: v = cpu->cr3; break;
       case 4: v = cpu->cr4; break;
-      default: v = cpu->cr8; break;
+      default:
+         v = cpu->cr8;
+         if (cpu->io->cr8_read)
+            CALLOUT(cpu, v = cpu->io->cr8_read(cpu->io->opaque, cpu));
+         break;
       }
       cpu->gpr[r] = wide ? v : (uint32_t)v;
       return;
@@ -125,6 +129,8 @@ void op_mov_cr(soft_cpu *cpu, const soft_insn *in)
       if (v & ~0xfull)
          RAISE_GP(cpu, 0);
       cpu->cr8 = v;
+      if (cpu->io->cr8_write)
+         CALLOUT(cpu, cpu->io->cr8_write(cpu->io->opaque, cpu, v));
       break;
    }
 }
@@ -176,6 +182,12 @@ uint64_t soft_rdtsc(soft_cpu *cpu)
 
 bool soft_msr_read(soft_cpu *cpu, uint32_t idx, uint64_t *v)
 {
+   if (cpu->io->msr_read) {
+      int r;
+      CALLOUT(cpu, r = cpu->io->msr_read(cpu->io->opaque, cpu, idx, v));
+      if (r >= 0)
+         return r > 0;
+   }
    switch (idx) {
    case MSR_TSC: *v = soft_rdtsc(cpu); return true;
    case MSR_APIC_BASE: *v = cpu->apic_base; return true;
@@ -199,6 +211,12 @@ bool soft_msr_read(soft_cpu *cpu, uint32_t idx, uint64_t *v)
 
 bool soft_msr_write(soft_cpu *cpu, uint32_t idx, uint64_t v)
 {
+   if (cpu->io->msr_write) {
+      int r;
+      CALLOUT(cpu, r = cpu->io->msr_write(cpu->io->opaque, cpu, idx, v));
+      if (r >= 0)
+         return r > 0;
+   }
    switch (idx) {
    case MSR_TSC: cpu->tsc_offset = v - __rdtsc(); return true;
    case MSR_APIC_BASE:
@@ -296,80 +314,6 @@ void op_rdpmc(soft_cpu *cpu, const soft_insn *in)
 {
    /* no performance counters are modelled */
    RAISE_GP(cpu, 0);
-}
-
-/* ---- CPUID ------------------------------------------------------------------ */
-
-static void add_leaf(soft_cpu *cpu, uint32_t fn, uint32_t idx, uint32_t flags,
-                     uint32_t a, uint32_t b, uint32_t c, uint32_t d)
-{
-   cpu->cpuid[cpu->ncpuid++] = (vmm_cpuid_entry){ fn, idx, flags, a, b, c, d };
-}
-
-/* The model: only what the interpreter implements. */
-void soft_cpuid_default(soft_cpu *cpu)
-{
-   free(cpu->cpuid);
-   cpu->cpuid = calloc(16, sizeof(vmm_cpuid_entry));
-   cpu->ncpuid = 0;
-   if (!cpu->cpuid)
-      return;
-   /* "vmwsSoftCPU!" */
-   add_leaf(cpu, 0, 0, 0, 7, 0x73776d76, 0x21555043, 0x74666f53);
-   uint32_t edx1 = (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) |
-                   (1u << 11) | (1u << 13) | (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19);
-   uint32_t ecx1 = (1u << 13) | (1u << 22) | (1u << 23) | (1u << 31);
-   add_leaf(cpu, 1, 0, 0, 0x00000f10, (cpu->index << 24) | (1u << 16) | (8u << 8), ecx1, edx1);
-   add_leaf(cpu, 7, 0, 1, 0, (1u << 0) | (1u << 7) | (1u << 9) | (1u << 20), 0, 0);
-   add_leaf(cpu, 0x80000000u, 0, 0, 0x80000008u, 0, 0, 0);
-   add_leaf(cpu, 0x80000001u, 0, 0, 0, 0, (1u << 0) | (1u << 5),
-            (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29));
-   /* brand "vmws software x86-64 CPU" */
-   add_leaf(cpu, 0x80000002u, 0, 0, 0x73776d76, 0x666f7320, 0x72617774, 0x38782065);
-   add_leaf(cpu, 0x80000003u, 0, 0, 0x34362d36, 0x55504320, 0, 0);
-   add_leaf(cpu, 0x80000004u, 0, 0, 0, 0, 0, 0);
-   add_leaf(cpu, 0x80000008u, 0, 0, cpu->maxphyaddr | (48u << 8), 0, 0, 0);
-}
-
-void soft_cpuid_lookup(soft_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t out[4])
-{
-   const vmm_cpuid_entry *best = NULL;
-   uint32_t max_basic = 0, max_ext = 0x80000000u;
-   for (unsigned i = 0; i < cpu->ncpuid; i++) {
-      const vmm_cpuid_entry *e = &cpu->cpuid[i];
-      if (e->function == 0)
-         max_basic = e->eax;
-      if (e->function == 0x80000000u)
-         max_ext = e->eax;
-   }
-   /* out-of-range leaves return the highest basic leaf (Intel rule) */
-   if ((leaf < 0x80000000u && leaf > max_basic) || (leaf >= 0x80000000u && leaf > max_ext))
-      leaf = max_basic;
-   for (unsigned i = 0; i < cpu->ncpuid; i++) {
-      const vmm_cpuid_entry *e = &cpu->cpuid[i];
-      if (e->function == leaf && (!(e->flags & 1) || e->index == sub)) {
-         best = e;
-         break;
-      }
-   }
-   if (!best) {
-      out[0] = out[1] = out[2] = out[3] = 0;
-      return;
-   }
-   out[0] = best->eax;
-   out[1] = best->ebx;
-   out[2] = best->ecx;
-   out[3] = best->edx;
-}
-
-void op_cpuid(soft_cpu *cpu, const soft_insn *in)
-{
-   uint32_t o[4];
-   soft_cpuid_lookup(cpu, (uint32_t)cpu->gpr[VMM_RAX], (uint32_t)cpu->gpr[VMM_RCX], o);
-   cpu->gpr[VMM_RAX] = o[0];
-   cpu->gpr[VMM_RBX] = o[1];
-   cpu->gpr[VMM_RCX] = o[2];
-   cpu->gpr[VMM_RDX] = o[3];
 }
 
 /* ---- descriptor tables -------------------------------------------------------- */
@@ -511,6 +455,14 @@ void op_grp7(soft_cpu *cpu, const soft_insn *in)
                cpu->rflags &= ~(uint64_t)FL_AC;
             else
                cpu->rflags |= FL_AC;
+            return;
+         }
+         RAISE_UD(cpu);
+      case 2:
+         if (rm == 0 || rm == 1) {   /* XGETBV / XSETBV */
+            if (in->opsz_pfx || in->rep)
+               RAISE_UD(cpu);
+            soft_op_xgetbv(cpu, rm == 1);
             return;
          }
          RAISE_UD(cpu);

@@ -12,8 +12,9 @@
  *          fixed-feature power button, no sleep button, HW_REDUCED off,
  *          IAPC_BOOT_ARCH: legacy devices and an 8042, CENTURY = CMOS 0x32
  *   MADT   one local APIC per vCPU (APIC ID = ACPI UID = vCPU index), the
- *          IOAPIC (ID 0, 0xFEC00000, GSI base 0), overrides IRQ0 -> GSI 2
- *          and IRQ9 -> GSI 9 level/active-high (the SCI), LINT1 = NMI
+ *          IOAPIC (ID 0, 0xFEC00000, GSI base 0), IRQ9 -> GSI 9
+ *          level/active-high (the SCI; no IRQ0 override: the PIT is on
+ *          GSI 0), LINT1 = NMI
  *   DSDT   hand-assembled AML (vmx/boot/aml.c): \_S5 (SLP_TYP 0), processor
  *          devices (ACPI0007), \_SB.PCI0 (PNP0A03) with _CRS for bus 0-255,
  *          I/O 0-0xCF7 and 0xD00-0xFFFF, the VGA window, the 32-bit window

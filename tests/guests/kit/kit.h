@@ -53,6 +53,12 @@ bool kit_check(const char *name, bool cond, const char *fmt, ...)
 /* Ends the run at once with a result (KIT_PASS, KIT_FAIL, KIT_SKIP). */
 void kit_exit(int result) __attribute__((noreturn));
 
+/* Called by kit_exit() after the result line and the exit-port write, when
+ * set (default NULL: nothing). Machines without a test-exit device (the
+ * vmx's PC platform) end the run here: kit_poweroff_at_exit() in
+ * platform.h installs an ACPI S5 power-off. */
+extern void (*kit_exit_hook)(int result);
+
 /* ---- boot information --------------------------------------------------------- */
 
 enum { KIT_BOOT_MULTIBOOT = 1, KIT_BOOT_PVH = 2 };

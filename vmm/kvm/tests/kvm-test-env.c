@@ -7,10 +7,21 @@
 #include <sys/mman.h>
 #include <time.h>
 
+vmm_kind kvmtest_kind = VMM_KIND_HARDWARE;
+const vmm_irqchip_ops *kvmtest_irqchip;
+void *kvmtest_irqchip_opaque;
+
 void kvmtest_require_kvm(void)
 {
    char err[256];
+   const char *mon = getenv("VMM_TEST_MONITOR");
 
+   /* The generic tests (stop, io) also run on the software monitor. */
+   if (mon && strcmp(mon, "software") == 0) {
+      kvmtest_kind = VMM_KIND_SOFTWARE;
+      printf("monitor: software\n");
+      return;
+   }
    if (vmm_kvm_check(err, sizeof err) < 0) {
       printf("SKIP: %s\n", err);
       exit(77);
@@ -31,8 +42,9 @@ static uint64_t tss_desc_low(uint64_t base, uint32_t limit)
 void kvmtest_env_init(kvmtest_env *env, unsigned ncpus, const vmm_io_ops *io, void *opaque)
 {
    vmm_config cfg = {
-      .kind = VMM_KIND_HARDWARE, .nvcpus = ncpus, .io = io, .io_opaque = opaque,
-      .kernel_irqchip = true,
+      .kind = kvmtest_kind, .nvcpus = ncpus, .io = io, .io_opaque = opaque,
+      .kernel_irqchip = kvmtest_kind == VMM_KIND_HARDWARE,
+      .irqchip = kvmtest_irqchip, .irqchip_opaque = kvmtest_irqchip_opaque,
    };
    char err[256];
    size_t code_len = (size_t)(kvmtest_guest_end - kvmtest_guest_start);

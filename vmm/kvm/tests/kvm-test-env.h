@@ -64,7 +64,15 @@ typedef struct kvmtest_env {
    } \
 } while (0)
 
-/* Exits 77 with the reason when /dev/kvm cannot run guests. */
+/* What kvmtest_env_init() creates: the KVM monitor by default; the
+ * software monitor's tests set these (kernel_irqchip is then false). */
+extern vmm_kind kvmtest_kind;
+extern const vmm_irqchip_ops *kvmtest_irqchip;
+extern void *kvmtest_irqchip_opaque;
+
+/* Exits 77 with the reason when /dev/kvm cannot run guests. With
+ * VMM_TEST_MONITOR=software in the environment it picks the software
+ * monitor instead (kvmtest_kind) and needs no KVM. */
 void kvmtest_require_kvm(void);
 /* Creates the VM, its RAM, tables and ncpus vCPUs; fails the test on error. */
 void kvmtest_env_init(kvmtest_env *env, unsigned ncpus, const vmm_io_ops *io, void *opaque);

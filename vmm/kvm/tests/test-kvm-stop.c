@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -108,14 +109,14 @@ struct runner {
    vmm_vcpu *cpu;
    vmm_exit ex;
    int rc;
-   volatile int started;
+   atomic_int started;
 };
 
 static void *runner_main(void *arg)
 {
    struct runner *r = arg;
 
-   r->started = 1;
+   atomic_store(&r->started, 1);
    r->rc = vmm_vcpu_run(r->cpu, &r->ex);
    return NULL;
 }
@@ -198,7 +199,7 @@ int main(void)
       e = vmm_vcpu_get_mp_state(env.cpus[1], &st);
       KVMTEST_CHECK(e == 0 && st == VMM_MP_WAIT_INIT, "AP mp_state %d (rc %d)", st, e);
       KVMTEST_CHECK(pthread_create(&t, NULL, runner_main, &ap) == 0, "pthread_create");
-      while (!ap.started) {
+      while (!atomic_load(&ap.started)) {
          sleep_ms(1);
       }
       s = (struct stopper){ .delay_ms = 50, .how = 0 };

@@ -21,14 +21,21 @@
 /* arithmetic flags + DF */
 #define DIFF_FLAGS 0xcd5u
 
+/* The x87/MMX/SSE state of a case: an FXSAVE64 image. */
+#define DIFF_FX_SIZE 512
+
 typedef struct diff_case {
    uint8_t code[DIFF_MAX_CODE];
    unsigned len;
    uint64_t gpr[16];
    uint64_t flags;
-   uint8_t data[DIFF_DATA_SIZE];
    uint32_t flag_mask;      /* flags compared (default DIFF_FLAGS) */
+   bool fpu;                /* compare the FPU state (fx) too */
+   unsigned ignore_off, ignore_len;   /* data bytes not compared (FXSAVE's FOP/FIP/FDP) */
    char desc[96];
+   /* everything above is cleared before each case */
+   uint8_t fx[DIFF_FX_SIZE] __attribute__((aligned(16)));
+   uint8_t data[DIFF_DATA_SIZE];
 } diff_case;
 
 typedef struct diff_result {
@@ -38,6 +45,7 @@ typedef struct diff_result {
    int vector;              /* -1: none */
    uint32_t err;            /* error code of #GP/#PF/#SS */
    uint64_t cr2;            /* #PF address */
+   uint8_t fx[DIFF_FX_SIZE] __attribute__((aligned(16)));
    uint8_t data[DIFF_DATA_SIZE];
 } diff_result;
 
@@ -71,5 +79,42 @@ typedef struct memop {
    unsigned dispsz; /* 0, 1, 4 */
    bool a32;        /* 0x67 prefix */
 } memop;
+
+/* ---- shared by the generator files (diff_gen.c) ------------------------------ */
+typedef struct insn_spec {
+   const uint8_t *opc;
+   unsigned nopc;
+   unsigned osize;        /* 8 sets REX.W, 2 emits 66 */
+   unsigned reg;          /* ModRM.reg field or register number (0-15) */
+   int rm_reg;            /* -1: memory */
+   const memop *m;
+   bool lock;
+   uint8_t rep;           /* 0, f2, f3 */
+   bool force_rex;
+   bool no_modrm;
+   bool w_from_size;      /* REX.W when osize == 8 (default true) */
+} insn_spec;
+
+unsigned diff_rnd(unsigned n);
+void diff_begin(diff_case *c, const char *name);
+void diff_b1(uint8_t x);
+void diff_imm(uint64_t v, unsigned n);
+void diff_end_insn(void);
+void diff_finish(void);
+/* memory operand at DIFF_DATA_ADDR + off; avoid: registers not to use */
+void diff_choose_mem(memop *m, unsigned off, unsigned avoid);
+void diff_emit(const insn_spec *s);
+void diff_set_desc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* the FXSAVE image every case starts from unless a generator changes it */
+void diff_default_fx(uint8_t *fx);
+
+/* diff_gen_fp.c: x87, MMX, SSE groups */
+bool diff_gen_x87(diff_case *c, unsigned i);
+bool diff_gen_mmx(diff_case *c, unsigned i);
+bool diff_gen_sse_int(diff_case *c, unsigned i);
+bool diff_gen_sse_fp(diff_case *c, unsigned i);
+bool diff_gen_sse_mov(diff_case *c, unsigned i);
+bool diff_gen_sse42(diff_case *c, unsigned i);
+bool diff_gen_fpstate(diff_case *c, unsigned i);
 
 #endif

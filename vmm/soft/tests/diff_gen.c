@@ -69,9 +69,19 @@ static diff_case *C;
 static int rip_fix = -1;       /* offset of a RIP-relative disp32 */
 static uint64_t rip_target;
 
+void diff_default_fx(uint8_t *fx)
+{
+   memset(fx, 0, DIFF_FX_SIZE);
+   fx[0] = 0x7f;      /* FCW 0x037f */
+   fx[1] = 0x03;
+   fx[24] = 0x80;     /* MXCSR 0x1f80 */
+   fx[25] = 0x1f;
+}
+
 static void begin(diff_case *c, const char *name)
 {
    C = c;
+   diff_default_fx(c->fx);
    E.b = c->code;
    E.n = 0;
    rip_fix = -1;
@@ -191,22 +201,7 @@ static void choose_mem(memop *m, unsigned off, unsigned avoid)
    }
 }
 
-/* Emit [prefixes] [REX] opcode [ModRM [SIB] [disp]].
- * osize 1/2/4/8; rm: register (rm_reg >= 0) or memory (m). */
-typedef struct insn_spec {
-   const uint8_t *opc;
-   unsigned nopc;
-   unsigned osize;        /* 8 sets REX.W, 2 emits 66 */
-   unsigned reg;          /* ModRM.reg field or register number (0-15) */
-   int rm_reg;            /* -1: memory */
-   const memop *m;
-   bool lock;
-   uint8_t rep;           /* 0, f2, f3 */
-   bool force_rex;
-   bool no_modrm;
-   bool w_from_size;      /* REX.W when osize == 8 (default true) */
-} insn_spec;
-
+/* Emit [prefixes] [REX] opcode [ModRM [SIB] [disp]] (insn_spec: diff.h). */
 static void emit(const insn_spec *s)
 {
    if (s->lock)
@@ -1180,10 +1175,23 @@ static bool gen_fault(diff_case *c, unsigned i)
       pick_rm(&r, size, (1u << 0) | (1u << 2), false);
       s.rm_reg = r.rm_reg;
       s.reg = 6 + rnd(2);
-      if (rnd(2))
+      switch (rnd(3)) {
+      case 0:
          c->gpr[r.rm_reg] &= ~szmask(size);
-      else
+         break;
+      case 1:
          c->gpr[2] = c->gpr[0] = ~0ull >> 1;
+         break;
+      default: /* most negative dividend / -1 (the host C division would trap) */
+         c->gpr[r.rm_reg] |= szmask(size);
+         if (size == 1) {
+            c->gpr[0] = (c->gpr[0] & ~0xffffull) | 0x8000;
+         } else {
+            c->gpr[2] = (c->gpr[2] & ~szmask(size)) | (1ull << (size * 8 - 1));
+            c->gpr[0] &= ~szmask(size);
+         }
+         break;
+      }
       emit(&s);
       break;
    default: /* push with the stack in an unmapped page, then state at fault */
@@ -1195,6 +1203,29 @@ static bool gen_fault(diff_case *c, unsigned i)
    finish();
    set_desc("kind%u size%u", kind, size);
    return true;
+}
+
+/* ---- what diff_gen_fp.c uses ---------------------------------------------------- */
+
+unsigned diff_rnd(unsigned n) { return rnd(n); }
+void diff_begin(diff_case *c, const char *name) { begin(c, name); }
+void diff_b1(uint8_t x) { b1(x); }
+void diff_imm(uint64_t v, unsigned n) { imm(v, n); }
+void diff_end_insn(void) { end_insn(); }
+void diff_finish(void) { finish(); }
+void diff_choose_mem(memop *m, unsigned off, unsigned avoid) { choose_mem(m, off, avoid); }
+void diff_emit(const insn_spec *s) { emit(s); }
+
+void diff_set_desc(const char *fmt, ...)
+{
+   size_t l = strlen(C->desc);
+   if (l + 1 >= sizeof(C->desc))
+      return;
+   C->desc[l] = ' ';
+   va_list ap;
+   va_start(ap, fmt);
+   vsnprintf(C->desc + l + 1, sizeof(C->desc) - l - 1, fmt, ap);
+   va_end(ap);
 }
 
 const diff_group diff_groups[] = {
@@ -1212,5 +1243,12 @@ const diff_group diff_groups[] = {
    { "string", gen_string, 10000 },
    { "stack", gen_stack, 8000 },
    { "branch", gen_branch, 3000 },
+   { "x87", diff_gen_x87, 12000 },
+   { "mmx", diff_gen_mmx, 8000 },
+   { "sse-int", diff_gen_sse_int, 20000 },
+   { "sse-fp", diff_gen_sse_fp, 24000 },
+   { "sse-mov", diff_gen_sse_mov, 12000 },
+   { "sse42", diff_gen_sse42, 6000 },
+   { "fpstate", diff_gen_fpstate, 4000 },
 };
 const unsigned diff_ngroups = sizeof(diff_groups) / sizeof(diff_groups[0]);

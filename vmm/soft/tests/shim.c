@@ -83,6 +83,15 @@ void shim_wr(shim *s, uint64_t gpa, const void *p, size_t n)
    if (gpa + n > s->ram_size)
       abort();
    memcpy(s->ram + gpa, p, n);
+   soft_mem_notify_write(s->mem, gpa, n);   /* like device DMA: code may change */
+}
+
+void shim_clear(shim *s, uint64_t gpa, size_t n)
+{
+   if (gpa + n > s->ram_size)
+      abort();
+   memset(s->ram + gpa, 0, n);
+   soft_mem_notify_write(s->mem, gpa, n);
 }
 
 uint64_t shim_rd64(shim *s, uint64_t gpa)

@@ -52,7 +52,10 @@ void shim_long_mode(shim *s, uint64_t cr3, unsigned cpl);
 /* 32-bit protected mode, flat segments, optional paging (cr3 = 0: off). */
 void shim_prot32(shim *s, uint64_t cr3, uint64_t cr4, unsigned cpl);
 void shim_real_mode(shim *s, uint16_t cs, uint16_t ip);
+/* Writes to guest RAM from outside (as device DMA would): they tell the
+ * interpreter, which drops instructions it decoded from there. */
 void shim_wr(shim *s, uint64_t gpa, const void *p, size_t n);
+void shim_clear(shim *s, uint64_t gpa, size_t n);
 uint64_t shim_rd64(shim *s, uint64_t gpa);
 uint32_t shim_rd32(shim *s, uint64_t gpa);
 void shim_wr64(shim *s, uint64_t gpa, uint64_t v);

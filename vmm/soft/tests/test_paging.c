@@ -53,7 +53,7 @@ static uint64_t cr2(void)
 
 static void setup64(unsigned cpl, uint64_t data_flags)
 {
-   memset(S->ram, 0, 0x80000);
+   shim_clear(S, 0, 0x80000);
    shim_pt_reset(S, 0x2000);
    shim_map4(S, CR3, CODE_LIN, CODE_PA, PTE_P | PTE_U);
    shim_map4(S, CR3, DATA_LIN, DATA_PA, data_flags);
@@ -182,7 +182,7 @@ static void test_global_and_invlpg(void)
 static void test_legacy_paging(void)
 {
    /* 32-bit paging: PD at 0x1000, PT at 0x2000, plus a 4M page */
-   memset(S->ram, 0, 0x100000);
+   shim_clear(S, 0, 0x100000);
    shim_wr32(S, 0x1000 + 0 * 4, 0x2000 | 7);                /* 0-4M via a table */
    shim_wr32(S, 0x2000 + (0x10000 >> 12) * 4, 0x10000 | 7);  /* code 0x10000 identity */
    shim_wr32(S, 0x2000 + (0x11000 >> 12) * 4, 0x30000 | 3); /* 0x11000 -> 0x30000 */
@@ -209,7 +209,7 @@ static void test_legacy_paging(void)
    CHECK(shim_rd32(S, 0x1000 + 2 * 4) & 0x20, "4M PDE accessed");
 
    /* PAE: PDPT at 0x1000 (32-byte aligned), PD at 0x2000, 2M page */
-   memset(S->ram, 0, 0x100000);
+   shim_clear(S, 0, 0x100000);
    shim_wr64(S, 0x1000, 0x2000 | 1);
    shim_wr64(S, 0x2000, 0x0 | 0x83);                /* 0-2M identity, 2M page */
    shim_wr64(S, 0x2008, 0x0 | 0x83 | (1ull << 63)); /* 2M-4M -> 0, NX */

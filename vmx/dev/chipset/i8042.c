@@ -275,6 +275,10 @@ kbc_read(i8042 *c, bool data, unsigned size)
       v = c->obuf;   /* an empty buffer reads its last byte again */
       c->obf = false;
       c->obf_aux = false;
+      /* Drop the line before the next byte raises it again: an edge-
+       * triggered PIC or IOAPIC pin must see one edge per byte, or a driver
+       * that reads one byte per interrupt loses the rest of an answer. */
+      update_irq(c, false);
       refill(c);
    } else {
       refill(c);
