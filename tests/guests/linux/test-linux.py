@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""Boot the stock Debian kernel with the busybox initramfs to a shell, run
+commands, power off through ACPI.
+
+usage: test-linux.py --backend qemu|vmws [--monitor software|hardware] [--entry linux|pvh]
+
+Exit 0 on success, 1 on failure, 77 when something this needs is missing
+(the kernel package, busybox-static, QEMU, a monitor that can boot Linux).
+"""
+import argparse
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vmws_linux import GuestError, Image, LinuxGuest, Skip  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--backend", default="vmws")
+    ap.add_argument("--monitor", default="software")
+    ap.add_argument("--entry", default="linux")
+    ap.add_argument("--timeout", type=int, default=600)
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="vmws-linux-test-")
+    try:
+        img = Image.build(os.path.join(work, "img"), modules=["psmouse"],
+                          pvh=a.entry == "pvh")
+        with LinuxGuest(img, backend=a.backend, monitor=a.monitor, entry=a.entry,
+                        workdir=work, boot_timeout=a.timeout) as g:
+            secs = g.boot()
+            print("booted to the shell in %.1f s" % secs)
+            kver = g.check("uname -r").strip()
+            if kver != img.kver:
+                raise GuestError("uname -r says %r, the image is %r" % (kver, img.kver))
+            st, out = g.run("false")
+            if st != 1:
+                raise GuestError("exit status of 'false' came back as %d" % st)
+            out = g.check("echo $((6 * 7)); cat /proc/cpuinfo | grep -c ^processor")
+            lines = out.split()
+            if lines[0] != "42":
+                raise GuestError("arithmetic in the guest shell gave %r" % out)
+            print("guest sees %s CPU(s)" % lines[1])
+            mods = g.check("cat /proc/modules")
+            if "psmouse" not in mods:
+                raise GuestError("psmouse was not loaded:\n%s\nserial:\n%s" %
+                                 (mods, g.serial_log[-2000:]))
+            g.poweroff()
+            print("powered off through ACPI")
+        return 0
+    except Skip as e:
+        print("SKIP: %s" % e)
+        return 77
+    except (GuestError, OSError) as e:
+        print("FAIL: %s" % e)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
