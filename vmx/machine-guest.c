@@ -198,6 +198,12 @@ vmx_machine_guest_reset(vmx_machine_guest *g, vmm_vcpu *const *cpus, unsigned n,
    return n == 0 || set_boot_state(g, cpus[0], err);
 }
 
+void *
+vmx_machine_guest_intc(vmx_machine_guest *g)
+{
+   return g ? vmx_platform_device(g->plat, vmx_dev_intc.name) : NULL;
+}
+
 bool
 vmx_machine_guest_power_button(vmx_machine_guest *g)
 {

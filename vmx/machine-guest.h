@@ -33,6 +33,8 @@ bool vmx_machine_guest_attach(vmx_machine_guest *g, vmm_vm *vm, vmm_vcpu *bsp, c
  * bootstrap vCPU's state (the others wait for INIT). */
 bool vmx_machine_guest_reset(vmx_machine_guest *g, vmm_vcpu *const *cpus, unsigned n,
                              char **err);
+/* The userspace interrupt controllers (an intc*), NULL under KVM. */
+void *vmx_machine_guest_intc(vmx_machine_guest *g);
 /* Press the ACPI power button; false when the platform has none. */
 bool vmx_machine_guest_power_button(vmx_machine_guest *g);
 

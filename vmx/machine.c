@@ -10,6 +10,7 @@
  * power transitions happen on one thread.
  */
 #include "vmx/machine.h"
+#include "vmx/dev/intc/intc.h"
 #include "vmx/machine-guest.h"
 #include "vmx/vmxlog.h"
 
@@ -305,6 +306,16 @@ alloc_ram(vmx_machine *m, char **err)
    return true;
 }
 
+static void
+wake_vcpu(void *opaque, unsigned vcpu, unsigned events)
+{
+   vmx_machine *m = opaque;
+   vmm_vm *vm = __atomic_load_n(&m->vm, __ATOMIC_ACQUIRE);
+   if (vm) {
+      vmm_vm_interrupt(vm, vcpu);
+   }
+}
+
 /* Create the monitor and its vCPUs for the chosen kind, attach the guest
  * and start the vCPU threads in state w. */
 static bool
@@ -318,6 +329,11 @@ start_monitor(vmx_machine *m, want w, char **err)
       .io_opaque = vmx_machine_guest_platform(m->guest),
       .kernel_irqchip = m->mon.chosen == VMM_KIND_HARDWARE,
    };
+   intc *ic = vmx_machine_guest_intc(m->guest);
+   if (ic) {
+      vc.irqchip = &intc_vmm_irqchip_ops;
+      vc.irqchip_opaque = ic;
+   }
    m->vm = vmm_vm_create(&vc, why, sizeof why);
    if (!m->vm) {
       *err = g_strdup_printf("cannot create the %s monitor: %s", vmm_kind_name(m->mon.chosen),
@@ -337,6 +353,20 @@ start_monitor(vmx_machine *m, want w, char **err)
    if (!vmx_machine_guest_attach(m->guest, m->vm, m->cpus[0].cpu, err)) {
       return false;
    }
+   if (ic) {
+      /* The LAPICs wake a halted or running vCPU when an interrupt becomes
+       * pending for it, and time TSC deadlines at the guest's TSC rate. */
+      vmm_cpuid_entry e[VMM_CPUID_MAX_ENTRIES];
+      unsigned n = 0;
+      if (vmm_vcpu_get_cpuid(m->cpus[0].cpu, e, VMM_CPUID_MAX_ENTRIES, &n) == 0) {
+         for (unsigned i = 0; i < n; i++) {
+            if (e[i].function == 0x40000010 && e[i].eax) {
+               lapic_bus_set_tsc_khz(intc_lapic_bus(ic), e[i].eax);
+            }
+         }
+      }
+      intc_set_wakeup(ic, wake_vcpu, m);
+   }
    m->want = w;
    m->parked = 0;
    for (unsigned i = 0; i < m->hw.numvcpus; i++) {
@@ -355,6 +385,10 @@ stop_monitor(vmx_machine *m)
 {
    if (!m->vm) {
       return;
+   }
+   intc *ic = vmx_machine_guest_intc(m->guest);
+   if (ic) {
+      intc_set_wakeup(ic, NULL, NULL);
    }
    stop_all(m, WANT_QUIT);
    for (unsigned i = 0; m->cpus && i < m->hw.numvcpus; i++) {

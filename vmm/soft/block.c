@@ -188,7 +188,7 @@ soft_block *soft_block_find(soft_cpu *cpu)
    if (cpu->rflags & FL_TF)
       return NULL;             /* single-stepping: one instruction at a time */
    if (cpu->mode == MODE_LONG64) {
-      if ((uint64_t)(((int64_t)rip << 16) >> 16) != rip)
+      if ((uint64_t)((int64_t)((uint64_t)(rip) << 16) >> 16) != rip)
          return NULL;          /* the decoder raises #GP */
       lin = rip;
       avail = 0x1000 - (unsigned)(lin & 0xfff);
@@ -234,29 +234,31 @@ static inline uint64_t code_lin(soft_cpu *cpu)
  * next block may be chained), false when something asked to stop. */
 static bool run_one(soft_cpu *cpu, const soft_block *b, uint64_t limit)
 {
-   uint64_t rip = cpu->rip;
+   uint64_t rip = cpu->rip, icount = cpu->icount;
    uint64_t mask = cpu->mode == MODE_LONG64 ? ~0ull : cpu->code_size == 2 ? 0xffff : 0xffffffffu;
    unsigned n = b->n;
 
-   if (limit - cpu->icount < n)
-      n = (unsigned)(limit - cpu->icount);
+   if (limit - icount < n)
+      n = (unsigned)(limit - icount);
    cpu->stop_block = 0;
+   /* The shadow of an STI/MOV SS covered the boundary the run loop just
+    * looked at; the instructions that set it (and those that snapshot
+    * CS/SS) end blocks, so these need no per-instruction care. */
+   cpu->intr_shadow = 0;
    cpu->block_stats[1]++;
    for (unsigned i = 0; i < n; i++) {
       const soft_insn *in = &b->insn[i];
       uint64_t next = (rip + in->len) & mask;
       cpu->insn_rsp = cpu->gpr[VMM_RSP];
-      cpu->intr_shadow = 0;
       cpu->next_rip = next;
       in->fn(cpu, in);
       rip = cpu->next_rip;
       cpu->rip = rip;
-      cpu->icount++;
-      if (unlikely(cpu->snap_valid))
-         cpu->snap_valid = false;
+      cpu->icount = ++icount;
       if (unlikely(rip != next || cpu->stop_block))
          break;
    }
+   cpu->snap_valid = false;
    return !cpu->stop_block;
 }
 

@@ -239,7 +239,7 @@ static void fetch_init(soft_cpu *cpu, fetcher *f)
    if (cpu->mode == MODE_LONG64) {
       f->lin0 = cpu->rip;
       f->max = 15;
-      if ((uint64_t)(((int64_t)f->lin0 << 16) >> 16) != f->lin0)
+      if ((uint64_t)((int64_t)((uint64_t)(f->lin0) << 16) >> 16) != f->lin0)
          RAISE_GP(cpu, 0);
    } else {
       const vmm_seg *cs = &cpu->seg[VMM_CS];

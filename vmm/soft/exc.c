@@ -137,7 +137,7 @@ static void deliver_prot(soft_cpu *cpu, const event *ev)
          if (off + 7 > cpu->tr.limit)
             soft_raise(cpu, EXC_TS, (cpu->tr.selector & 0xfffc) | ext);
          nsp = lin_read(cpu, cpu->tr.base + off, 8, ACC_R | ACC_SUPER);
-         if ((uint64_t)(((int64_t)nsp << 16) >> 16) != nsp)
+         if ((uint64_t)((int64_t)((uint64_t)(nsp) << 16) >> 16) != nsp)
             soft_raise(cpu, EXC_SS, ext);
       }
       if (inner) {
@@ -383,7 +383,7 @@ void op_iret(soft_cpu *cpu, const soft_insn *in)
    }
    if (!to64)
       ip &= sz_mask(os);
-   if (to64 ? (uint64_t)(((int64_t)ip << 16) >> 16) != ip : ip > n.limit)
+   if (to64 ? (uint64_t)((int64_t)((uint64_t)(ip) << 16) >> 16) != ip : ip > n.limit)
       RAISE_GP(cpu, 0);
 
    /* flags the current privilege may change */

@@ -35,7 +35,7 @@ static inline uint64_t mem64(soft_cpu *cpu, const soft_insn *in, unsigned size, 
 
 static inline void branch64(soft_cpu *cpu, uint64_t target)
 {
-   if (unlikely((uint64_t)(((int64_t)target << 16) >> 16) != target))
+   if (unlikely((uint64_t)((int64_t)((uint64_t)(target) << 16) >> 16) != target))
       RAISE_GP(cpu, 0);
    cpu->next_rip = target;
 }
@@ -238,6 +238,108 @@ static void jcc64(soft_cpu *cpu, const soft_insn *in)
       branch64(cpu, cpu->next_rip + in->imm);
 }
 
+/* ---- shifts by an immediate count (1-31/63): every flag is defined -------------- */
+
+static inline uint32_t shift_flags(uint64_t r, uint64_t sign, uint64_t cf, bool of)
+{
+   return (uint32_t)cf | (of ? FL_OF : 0) | ((r & sign) ? FL_SF : 0) | (r == 0 ? FL_ZF : 0) |
+          parity8(r) | FL_AF;   /* AMD: AF = 1 (see alu.c) */
+}
+
+static void shl64(soft_cpu *cpu, const soft_insn *in)
+{
+   unsigned c = (unsigned)in->imm;
+   uint64_t a = cpu->gpr[in->rm], r = a << c, cf = (a >> (64 - c)) & 1;
+   cpu->gpr[in->rm] = r;
+   set_flags_eager(cpu, shift_flags(r, 1ull << 63, cf, (r >> 63) ^ cf));
+}
+
+static void shr64(soft_cpu *cpu, const soft_insn *in)
+{
+   unsigned c = (unsigned)in->imm;
+   uint64_t a = cpu->gpr[in->rm], r = a >> c, cf = (a >> (c - 1)) & 1;
+   bool of = c == 1 ? (a >> 63) : ((r ^ (r << 1)) >> 63) & 1;
+   cpu->gpr[in->rm] = r;
+   set_flags_eager(cpu, shift_flags(r, 1ull << 63, cf, of));
+}
+
+static void sar64(soft_cpu *cpu, const soft_insn *in)
+{
+   unsigned c = (unsigned)in->imm;
+   int64_t a = (int64_t)cpu->gpr[in->rm];
+   uint64_t r = (uint64_t)(a >> c), cf = (uint64_t)(a >> (c - 1)) & 1;
+   cpu->gpr[in->rm] = r;
+   set_flags_eager(cpu, shift_flags(r, 1ull << 63, cf, false));
+}
+
+static void shl32(soft_cpu *cpu, const soft_insn *in)
+{
+   unsigned c = (unsigned)in->imm;
+   uint64_t a = (uint32_t)cpu->gpr[in->rm], r = (uint32_t)(a << c), cf = (a >> (32 - c)) & 1;
+   cpu->gpr[in->rm] = r;
+   set_flags_eager(cpu, shift_flags(r, 1ull << 31, cf, (r >> 31) ^ cf));
+}
+
+static void shr32(soft_cpu *cpu, const soft_insn *in)
+{
+   unsigned c = (unsigned)in->imm;
+   uint64_t a = (uint32_t)cpu->gpr[in->rm], r = a >> c, cf = (a >> (c - 1)) & 1;
+   bool of = c == 1 ? (a >> 31) & 1 : ((r ^ (r << 1)) >> 31) & 1;
+   cpu->gpr[in->rm] = r;
+   set_flags_eager(cpu, shift_flags(r, 1ull << 31, cf, of));
+}
+
+static void sar32(soft_cpu *cpu, const soft_insn *in)
+{
+   unsigned c = (unsigned)in->imm;
+   int32_t a = (int32_t)cpu->gpr[in->rm];
+   uint64_t r = (uint32_t)(a >> c), cf = (uint64_t)((uint32_t)(a >> (c - 1)) & 1);
+   cpu->gpr[in->rm] = r;
+   set_flags_eager(cpu, shift_flags(r, 1ull << 31, cf, false));
+}
+
+/* ---- CMOVcc, MOVZX loads, CMP with memory and an immediate ------------------------- */
+
+static void cmov_rr64(soft_cpu *cpu, const soft_insn *in)
+{
+   if (soft_cond_fast(cpu, in->op & 0xf))
+      cpu->gpr[in->reg] = cpu->gpr[in->rm];
+}
+
+static void cmov_rr32(soft_cpu *cpu, const soft_insn *in)
+{
+   cpu->gpr[in->reg] = (uint32_t)(soft_cond_fast(cpu, in->op & 0xf) ? cpu->gpr[in->rm]
+                                                                     : cpu->gpr[in->reg]);
+}
+
+static void zx8_load(soft_cpu *cpu, const soft_insn *in)
+{
+   cpu->gpr[in->reg] = lin_read(cpu, mem64(cpu, in, 1, ACC_R), 1, ACC_R);
+}
+
+static void zx16_load(soft_cpu *cpu, const soft_insn *in)
+{
+   cpu->gpr[in->reg] = lin_read(cpu, mem64(cpu, in, 2, ACC_R), 2, ACC_R);
+}
+
+static void cmp_mi64(soft_cpu *cpu, const soft_insn *in)
+{
+   uint64_t a = lin_read(cpu, mem64(cpu, in, 8, ACC_R), 8, ACC_R), b = in->imm;
+   set_cc(cpu, CC_SUB, 8, a - b, b, 0);
+}
+
+static void cmp_mi32(soft_cpu *cpu, const soft_insn *in)
+{
+   uint64_t a = lin_read(cpu, mem64(cpu, in, 4, ACC_R), 4, ACC_R), b = (uint32_t)in->imm;
+   set_cc(cpu, CC_SUB, 4, (uint32_t)(a - b), b, 0);
+}
+
+static void cmp_mi8(soft_cpu *cpu, const soft_insn *in)
+{
+   uint64_t a = lin_read(cpu, mem64(cpu, in, 1, ACC_R), 1, ACC_R), b = in->imm & 0xff;
+   set_cc(cpu, CC_SUB, 1, (a - b) & 0xff, b, 0);
+}
+
 /* ---- the specializer --------------------------------------------------------------- */
 
 void soft_specialize(soft_cpu *cpu, soft_insn *in)
@@ -248,7 +350,15 @@ void soft_specialize(soft_cpu *cpu, soft_insn *in)
    bool wide = os == 8 || os == 4;
    bool reg = in->mod == 3;
 
-   if (in->lock || !wide)
+   if (in->lock)
+      return;
+   /* byte forms worth it: CMP byte [mem], imm8 in 64-bit mode */
+   if (os == 1) {
+      if (f == op_grp1 && !reg && lm && (in->reg & 7) == A_CMP)
+         in->fn = cmp_mi8;
+      return;
+   }
+   if (!wide)
       return;
    if (f == op_alu_rm_r || f == op_alu_r_rm) {
       unsigned op = (in->op >> 3) & 7;
@@ -268,6 +378,24 @@ void soft_specialize(soft_cpu *cpu, soft_insn *in)
       unsigned op = in->reg & 7;
       if (op != 2 && op != 3)
          in->fn = os == 8 ? alu_fns[op].ri64 : alu_fns[op].ri32;
+   } else if (f == op_grp1 && lm && (in->reg & 7) == A_CMP) {
+      in->fn = os == 8 ? cmp_mi64 : cmp_mi32;
+   } else if (f == op_shift && reg && (in->op == 0xc1 || in->op == 0xd1)) {
+      unsigned op = in->reg & 7;
+      unsigned cnt = (unsigned)(in->op == 0xd1 ? 1 : in->imm) & (os == 8 ? 63 : 31);
+      if (cnt && (op == 4 || op == 5 || op == 6 || op == 7)) {
+         in->imm = cnt;
+         if (op == 5)
+            in->fn = os == 8 ? shr64 : shr32;
+         else if (op == 7)
+            in->fn = os == 8 ? sar64 : sar32;
+         else
+            in->fn = os == 8 ? shl64 : shl32;
+      }
+   } else if (f == op_cmov && reg) {
+      in->fn = os == 8 ? cmov_rr64 : cmov_rr32;
+   } else if (f == op_movzx && !reg && lm) {
+      in->fn = (in->op & 1) ? zx16_load : zx8_load;
    } else if (f == op_alu_acc_imm) {
       unsigned op = (in->op >> 3) & 7;
       if (op != 2 && op != 3) {

@@ -349,7 +349,7 @@ static void walk(soft_cpu *cpu, uint64_t lin, unsigned kind, bool user, bool imp
       rsvd_hi |= 1ull << 63;
 
    if (cpu->efer & EFER_LMA) {
-      if ((uint64_t)(((int64_t)lin << 16) >> 16) != lin)
+      if ((uint64_t)((int64_t)((uint64_t)(lin) << 16) >> 16) != lin)
          soft_raise(cpu, EXC_GP, 0);   /* callers check; belt and braces */
       table = cpu->cr3 & addr_mask;
       level = 4;

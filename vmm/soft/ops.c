@@ -39,7 +39,7 @@ void soft_branch(soft_cpu *cpu, uint64_t target, unsigned osize)
          target &= 0xffff;
       else if (osize == 4)
          target = (uint32_t)target;
-      if ((uint64_t)(((int64_t)target << 16) >> 16) != target)
+      if ((uint64_t)((int64_t)((uint64_t)(target) << 16) >> 16) != target)
          RAISE_GP(cpu, 0);
    } else {
       target &= sz_mask(osize);
@@ -361,7 +361,7 @@ void op_grp15(soft_cpu *cpu, const soft_insn *in)
             reg_set(cpu, in, in->rm, sz, cpu->seg[sr].base);
          } else {
             uint64_t v = reg_get(cpu, in, in->rm, sz);
-            if ((uint64_t)(((int64_t)v << 16) >> 16) != v)
+            if ((uint64_t)((int64_t)((uint64_t)(v) << 16) >> 16) != v)
                RAISE_GP(cpu, 0);
             cpu->seg[sr].base = v;
          }

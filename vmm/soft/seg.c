@@ -313,7 +313,7 @@ static void check_target_ip(soft_cpu *cpu, uint64_t ip)
 {
    const vmm_seg *cs = &cpu->seg[VMM_CS];
    if (cpu->mode == MODE_LONG64) {
-      if ((uint64_t)(((int64_t)ip << 16) >> 16) != ip)
+      if ((uint64_t)((int64_t)((uint64_t)(ip) << 16) >> 16) != ip)
          RAISE_GP(cpu, 0);
    } else if (ip > cs->limit) {
       RAISE_GP(cpu, 0);
@@ -555,7 +555,7 @@ void op_retf(soft_cpu *cpu, const soft_insn *in)
    if (!to64)
       ip &= sz_mask(os);
    if (rpl == cpu->cpl) {
-      if (to64 ? (uint64_t)(((int64_t)ip << 16) >> 16) != ip : ip > n.limit)
+      if (to64 ? (uint64_t)((int64_t)((uint64_t)(ip) << 16) >> 16) != ip : ip > n.limit)
          RAISE_GP(cpu, 0);
       load_cs_checked(cpu, sel, lo, rpl);
       sp_set(cpu, sp + 2 * os + imm);
@@ -566,7 +566,7 @@ void op_retf(soft_cpu *cpu, const soft_insn *in)
    uint64_t sp2 = (sp + 2 * os + imm) & sz_mask(cpu->stack_size);
    uint64_t nsp = seg_read(cpu, VMM_SS, sp2, os);
    uint16_t nss = (uint16_t)seg_read(cpu, VMM_SS, (sp2 + os) & sz_mask(cpu->stack_size), 2);
-   if (to64 ? (uint64_t)(((int64_t)ip << 16) >> 16) != ip : ip > n.limit)
+   if (to64 ? (uint64_t)((int64_t)((uint64_t)(ip) << 16) >> 16) != ip : ip > n.limit)
       RAISE_GP(cpu, 0);
    soft_snapshot(cpu);
    load_cs_checked(cpu, sel, lo, rpl);

@@ -388,6 +388,20 @@ static inline bool soft_cond_fast(const soft_cpu *cpu, unsigned cc)
       if (kind != CC_EFLAGS && kind != CC_ADC && kind != CC_SBB)
          return (res == 0) ^ (cc & 1);
    }
+   if (kind == CC_SUB && (op & 2)) {                  /* after CMP/SUB, 32/64-bit */
+      bool wide = op & 1;
+      uint64_t src = wide ? cpu->cc_src : (uint32_t)cpu->cc_src;
+      uint64_t res = wide ? cpu->cc_dst : (uint32_t)cpu->cc_dst;
+      uint64_t a = wide ? res + src : (uint32_t)(res + src);   /* the first operand */
+      int64_t sa = wide ? (int64_t)a : (int32_t)a, ss = wide ? (int64_t)src : (int32_t)src;
+      switch (cc >> 1) {
+      case 1: return (a < src) ^ (cc & 1);
+      case 3: return (a <= src) ^ (cc & 1);
+      case 6: return (sa < ss) ^ (cc & 1);
+      case 7: return (sa <= ss) ^ (cc & 1);
+      default: break;
+      }
+   }
    if ((cc >> 1) == 1 && (op & 2)) {                  /* CF, 32/64-bit */
       uint64_t m = (op & 1) ? ~0ull : 0xffffffffull;
       switch (kind) {
@@ -556,7 +570,7 @@ static inline uint64_t seg_lin(soft_cpu *cpu, unsigned seg, uint64_t off, unsign
       uint64_t lin = off;
       if (seg >= VMM_FS)
          lin += cpu->seg[seg].base;
-      if (unlikely((uint64_t)(((int64_t)lin << 16) >> 16) != lin))
+      if (unlikely((uint64_t)((int64_t)((uint64_t)(lin) << 16) >> 16) != lin))
          soft_raise(cpu, seg == VMM_SS ? EXC_SS : EXC_GP, 0);
       return lin;
    }

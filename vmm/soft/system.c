@@ -12,7 +12,7 @@
 
 static bool canonical(uint64_t v)
 {
-   return (uint64_t)(((int64_t)v << 16) >> 16) == v;
+   return (uint64_t)((int64_t)((uint64_t)(v) << 16) >> 16) == v;
 }
 
 void soft_write_cr0(soft_cpu *cpu, uint64_t v)

@@ -91,4 +91,7 @@ lapic_bus *intc_lapic_bus(intc *ic);
 intc_pic *intc_get_pic(intc *ic);
 intc_ioapic *intc_get_ioapic(intc *ic);
 
+/* The controllers as the software monitor's irqchip; opaque = the intc. */
+extern const vmm_irqchip_ops intc_vmm_irqchip_ops;
+
 #endif
