@@ -187,6 +187,9 @@ soft_block *soft_block_find(soft_cpu *cpu)
 
    if (cpu->rflags & FL_TF)
       return NULL;             /* single-stepping: one instruction at a time */
+   /* The fetch below may fault: a fault restores RSP from insn_rsp, which
+    * must be this instruction's, not the one the last block ran. */
+   cpu->insn_rsp = cpu->gpr[VMM_RSP];
    if (cpu->mode == MODE_LONG64) {
       if ((uint64_t)((int64_t)((uint64_t)(rip) << 16) >> 16) != rip)
          return NULL;          /* the decoder raises #GP */

@@ -529,16 +529,21 @@ static int run_loop(soft_cpu *cpu, uint64_t max_insns, soft_exit *ex)
       if (unlikely(soft_events_pending(cpu))) {
          if (service(cpu, ex))
             return 0;
-         continue;
+         /* An interrupt held back by the STI / MOV SS shadow is still
+          * pending: run the one instruction the shadow covers (a block
+          * would run more, and looping here would never end the shadow). */
+         if (!cpu->intr_shadow || !soft_events_pending(cpu))
+            continue;
+      } else {
+         soft_block *b = soft_block_find(cpu);
+         if (likely(b != NULL)) {
+            soft_block_run(cpu, b, limit);
+            continue;
+         }
       }
 
-      soft_block *b = soft_block_find(cpu);
-      if (likely(b != NULL)) {
-         soft_block_run(cpu, b, limit);
-         continue;
-      }
-
-      /* not cacheable (MMIO, a page-crossing instruction, TF): one at a time */
+      /* not cacheable (MMIO, a page-crossing instruction, TF), or the
+       * instruction in an interrupt shadow: one at a time */
       soft_insn in;
       bool tf = (cpu->rflags & FL_TF) != 0;
       cpu->insn_rsp = cpu->gpr[VMM_RSP];

@@ -327,6 +327,49 @@ static void test_interrupt_hlt(void)
    S->io.intr_ack = NULL;
 }
 
+/* An interrupt already pending when STI runs is held back by the STI
+ * shadow for exactly one instruction, then taken (it once livelocked the
+ * run loop: pending, undeliverable, and no instruction ran to end the
+ * shadow). */
+static void test_sti_shadow_pending(void)
+{
+   long_system(0, 0xfff);
+   idt_gate(0x20, 0x9400, 0, 0, true);
+   PUT(0x8000,
+       0xfb,               /* sti */
+       0xe6, 0x92,         /* out 0x92, al: the instruction in the shadow */
+       0xe6, 0x93,         /* out 0x93, al: after the interrupt */
+       0xfa, 0xf4);        /* cli; hlt */
+   PUT(0x9400, 0xe6, 0x90, 0x48, 0xcf);   /* out 0x90, al; iretq */
+   set_rip_rsp(0x8000, 0x50000, 0x2);
+   soft_options o = { .hlt_exits = true };
+   soft_cpu_set_options(S->cpu, &o);
+   S->io.intr_ack = test_ack;
+   S->nout = 0;
+   ack_calls = 0;
+   soft_cpu_set_irq(S->cpu, true);
+   soft_exit ex;
+   soft_cpu_run(S->cpu, 100, &ex);
+   CHECK_EQ(ex.reason, SOFT_EXIT_HALT);
+   CHECK_EQ(ack_calls, 1);
+   CHECK_EQ(S->nout, 3);
+   CHECK_EQ(S->out_port[0], 0x92);
+   CHECK_EQ(S->out_port[1], 0x90);
+   CHECK_EQ(S->out_port[2], 0x93);
+   /* the same with the first instructions in a decoded block */
+   set_rip_rsp(0x8000, 0x50000, 0x2);
+   S->nout = 0;
+   ack_calls = 0;
+   soft_cpu_set_irq(S->cpu, true);
+   soft_cpu_run(S->cpu, 100, &ex);
+   CHECK_EQ(ex.reason, SOFT_EXIT_HALT);
+   CHECK_EQ(ack_calls, 1);
+   CHECK_EQ(S->nout, 3);
+   CHECK_EQ(S->out_port[0], 0x92);
+   CHECK_EQ(S->out_port[1], 0x90);
+   S->io.intr_ack = NULL;
+}
+
 static void test_garbage_never_crashes(void)
 {
    /* random bytes in every mode: the interpreter must only ever raise
@@ -390,6 +433,7 @@ int main(void)
    test_double_triple_fault();
    test_syscall();
    test_interrupt_hlt();
+   test_sti_shadow_pending();
    test_garbage_never_crashes();
    shim_free(S);
    if (shim_failures) {

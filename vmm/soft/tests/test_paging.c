@@ -151,6 +151,19 @@ static void test_pf_codes(void)
    CHECK_EQ(e2.vector, 14);
    CHECK_EQ(e2.error, 0x10);   /* instruction fetch, not present (NXE on) */
    CHECK_EQ(cr2(), CODE_LIN + 0x1000);
+   /* a fetch fault at the target of a RET: the state is the one after the
+    * RET (RSP popped), not the RET's own (a new block faulting on fetch
+    * once restored the RSP of the instruction before it) */
+   setup64(0, PTE_P | PTE_W);
+   static const uint8_t push_ret[] = { 0x53, 0xc3 };   /* push rbx; ret */
+   set_reg(3, 0x700000);                                /* not mapped */
+   set_reg(4, DATA_LIN + 0x800);
+   soft_exit e3 = run(push_ret, sizeof(push_ret), 10);
+   CHECK_EQ(e3.reason, SOFT_EXIT_EXCEPTION);
+   CHECK_EQ(e3.vector, 14);
+   CHECK_EQ(e3.error, 0x10);
+   CHECK_EQ(cr2(), 0x700000);
+   CHECK_EQ(reg(4), DATA_LIN + 0x800);
 }
 
 static void test_global_and_invlpg(void)
