@@ -160,6 +160,22 @@ assert_roundtrip(vmx_platform *a, vmx_platform *b)
    GBytes *s2 = vmx_platform_save(b);
    gsize n2;
    const void *d2 = g_bytes_get_data(s2, &n2);
+   if (n1 == n2 && memcmp(d1, d2, n1) != 0) {
+      /* say where: the item names are in the bytes around it */
+      gsize at = 0;
+      while (((const uint8_t *)d1)[at] == ((const uint8_t *)d2)[at]) {
+         at++;
+      }
+      gsize from = at > 48 ? at - 48 : 0;
+      GString *ctx = g_string_new(NULL);
+      for (gsize i = from; i < at + 8 && i < n1; i++) {
+         uint8_t ch = ((const uint8_t *)d1)[i];
+         g_string_append_printf(ctx, ch >= 32 && ch < 127 ? "%c" : "\\x%02x", ch);
+      }
+      g_printerr("saves differ at byte %zu: %02x != %02x, after: %s\n", (size_t)at,
+                 ((const uint8_t *)d1)[at], ((const uint8_t *)d2)[at], ctx->str);
+      g_string_free(ctx, TRUE);
+   }
    g_assert_cmpmem(d1, n1, d2, n2);
    g_bytes_unref(s1);
    g_bytes_unref(s2);
