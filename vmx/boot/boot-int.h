@@ -72,6 +72,16 @@ bool boot_put_cmdline(const vmx_guest_ram *ram, const char *cmdline, size_t max,
 bool boot_put_initrd(const vmx_guest_ram *ram, const vmx_boot_file *initrd, uint64_t floor,
                      uint64_t limit, uint64_t *addr, char **err);
 
+/* ---- payload decompression (unpack.c) ---- */
+
+/* Unpack a bzImage payload (gzip, xz, lzma or zstd, with the kernel
+ * build's 4-byte size at the end) into a malloc'd buffer of at most
+ * max_out bytes. False with *err NULL when the format is none of those
+ * (the guest must unpack it); false with *err when it is one but corrupt
+ * or too large. *format names the format. */
+bool boot_unpack(const uint8_t *in, size_t len, size_t max_out, const char *name, uint8_t **out,
+                 size_t *out_len, const char **format, char **err);
+
 /* ---- ELF (elf.c) ---- */
 
 typedef struct boot_elf_seg {

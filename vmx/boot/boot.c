@@ -247,7 +247,7 @@ vmx_boot_load(const vmx_boot_options *o, const vmx_guest_ram *ram, vmx_boot_stat
                        VMM_MAX_VCPUS);
    }
    vmx_acpi_tables_config ac = { o->ncpus, ram->size, o->serial_mask };
-   vmx_boot_env env = { .ram = *ram, .ncpus = o->ncpus };
+   vmx_boot_env env = { .ram = *ram, .ncpus = o->ncpus, .guest_decompress = o->guest_decompress };
    if (!vmx_acpi_tables_build(ram, &ac, &env.rsdp, err)) {
       return false;
    }
@@ -366,6 +366,13 @@ vmx_boot_from_config(const vmxcfg *cfg, const char *vmx_dir, unsigned ncpus,
                                 entry);
          return false;
       }
+   }
+   const char *dec = vmxcfg_get(cfg, "linux.decompress");
+   if (dec && g_ascii_strcasecmp(dec, "guest") == 0) {
+      o.guest_decompress = true;
+   } else if (dec && g_ascii_strcasecmp(dec, "host") != 0) {
+      *err = g_strdup_printf("linux.decompress: \"%s\" is not host or guest", dec);
+      return false;
    }
    for (unsigned i = 0; i < 4; i++) {
       char key[32];

@@ -19,6 +19,11 @@
  *   linux.entry    auto | linux | pvh | multiboot (default auto): which
  *                  entry to use when an image has several. auto prefers
  *                  the Linux boot protocol, then PVH, then multiboot.
+ *   linux.decompress  host | guest (default host): who unpacks a 64-bit
+ *                  bzImage's compressed kernel (gzip, xz, lzma, zstd; any
+ *                  other format is always left to the guest). "host" loads
+ *                  the vmlinux inside and starts it at its 64-bit entry;
+ *                  "guest" runs the kernel's own decompressor.
  *
  * Guest-physical layout (all fixed; see also e820.h and acpi-tables.h):
  *
@@ -118,13 +123,15 @@ typedef struct vmx_boot_env {
    vmx_guest_ram ram;
    unsigned ncpus;
    uint64_t rsdp;             /* from vmx_acpi_tables_build(); 0: none */
+   bool guest_decompress;     /* bzImage: let the kernel unpack itself */
 } vmx_boot_env;
 
 /* What a loader produces: the bootstrap vCPU's initial state. */
 typedef struct vmx_boot_state {
    vmm_regs regs;
    vmm_sregs sregs;
-   const char *method;        /* "linux64", "linux32", "pvh", "multiboot" */
+   const char *method;        /* "linux64" (+ how the payload was unpacked),
+                                 "linux32", "pvh", "multiboot" */
    uint64_t entry;
    uint64_t kernel_start, kernel_end;   /* guest-physical [start, end) */
    uint64_t initrd_addr, initrd_size;   /* 0, 0 when none */
@@ -149,6 +156,7 @@ typedef struct vmx_boot_options {
    vmx_boot_entry entry;
    unsigned ncpus;                 /* 1..VMM_MAX_VCPUS */
    unsigned serial_mask;           /* bit n: COM(n+1) present, for the DSDT */
+   bool guest_decompress;          /* linux.decompress = "guest" */
 } vmx_boot_options;
 
 bool vmx_boot_load(const vmx_boot_options *o, const vmx_guest_ram *ram, vmx_boot_state *st,

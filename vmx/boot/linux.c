@@ -3,8 +3,14 @@
  * protocol (Documentation/x86/boot.rst), or an uncompressed ELF vmlinux
  * through its PVH entry (hvm_start_info, as Xen's PVH ABI defines it).
  *
- * bzImage: the protected-mode kernel is loaded at 1 MiB; the real-mode
- * setup code is not run. A kernel with XLF_KERNEL_64 starts at its 64-bit
+ * bzImage: by default a 64-bit kernel's compressed payload is unpacked on
+ * the host (unpack.c) and the vmlinux ELF inside is loaded at its physical
+ * addresses and entered at its ELF entry (startup_64) in long mode with
+ * RSI = boot_params, as the kernel's own decompressor would leave it (the
+ * 64-bit boot protocol). Otherwise (linux.decompress = "guest", a payload
+ * format we do not unpack, a 32-bit kernel) the protected-mode kernel is
+ * loaded at 1 MiB and decompresses itself; the real-mode setup code is
+ * never run. A kernel with XLF_KERNEL_64 starts at its 64-bit
  * entry (load address + 0x200) in long mode with identity page tables
  * (0-4 GiB), CS = 0x10, DS/ES/SS = 0x18, RSI = boot_params. Older or
  * 32-bit kernels start at the 32-bit entry (the load address) in flat
@@ -18,6 +24,7 @@
  */
 #include "vmx/boot/boot-int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- Linux boot protocol: setup header offsets in the image and in
@@ -40,6 +47,8 @@
 #define HDR_RELOCATABLE    0x234
 #define HDR_XLOADFLAGS     0x236
 #define HDR_CMDLINE_SIZE   0x238
+#define HDR_PAYLOAD_OFFSET 0x248
+#define HDR_PAYLOAD_LENGTH 0x24c
 #define HDR_PREF_ADDRESS   0x258
 #define HDR_INIT_SIZE      0x260
 #define HDR_END_MAX        0x290   /* boot_params.edd_mbr_sig_buffer follows */
@@ -155,7 +164,61 @@ vmx_boot_linux(const vmx_boot_file *kernel, const vmx_boot_file *initrd, const c
                        "the kernel needs guest RAM up to 0x%llx (%llu MiB); memsize is too small",
                        (unsigned long long)kend, (unsigned long long)((kend + 0xfffff) >> 20));
    }
-   memcpy(vmx_guest_ram_ptr(ram, load, load_size), d + setup_size, load_size);
+   /* The kernel's payload, unpacked here when we can. */
+   uint8_t *vml = NULL;
+   size_t vml_size = 0;
+   const char *format = NULL;
+   uint64_t entry = load + 0x200;
+   if (is64 && version >= 0x0208 && !env->guest_decompress) {
+      uint64_t poff = boot_le32(d + HDR_PAYLOAD_OFFSET), plen = boot_le32(d + HDR_PAYLOAD_LENGTH);
+      if (plen != 0 && !boot_in_file(load_size, poff, plen)) {
+         return boot_fail(err, kernel->name, "the payload (0x%llx, %llu bytes) lies outside "
+                          "the kernel", (unsigned long long)poff, (unsigned long long)plen);
+      }
+      char *uerr = NULL;
+      if (plen != 0 &&
+          !boot_unpack(d + setup_size + poff, plen, ram->size, kernel->name, &vml, &vml_size,
+                       &format, &uerr) && uerr) {
+         *err = uerr;
+         return false;
+      }
+   }
+   if (vml) {
+      vmx_boot_file vf = { vml, vml_size, kernel->name };
+      boot_elf *e = g_new(boot_elf, 1);
+      uint64_t lo = 0, hi = 0;
+      bool ok = boot_elf_parse(&vf, e, err);
+      if (ok && (!e->is64 || e->nload == 0)) {
+         ok = boot_fail(err, kernel->name, "the unpacked %s payload is not a 64-bit ELF kernel",
+                        format);
+      }
+      bool inside = false;
+      for (unsigned i = 0; ok && i < e->nload; i++) {
+         inside |= e->entry >= e->load[i].paddr && e->entry - e->load[i].paddr < e->load[i].memsz;
+      }
+      if (ok && !inside) {
+         ok = boot_fail(err, kernel->name, "the unpacked kernel's entry 0x%llx is outside its "
+                        "segments", (unsigned long long)e->entry);
+      }
+      ok = ok && boot_elf_load(&vf, e, ram, &lo, &hi, err);
+      entry = e->entry;
+      g_free(e);
+      free(vml);
+      if (!ok) {
+         return false;
+      }
+      /* The kernel may use init_size from where it runs: keep the initrd
+       * clear of that too. */
+      load = lo;
+      kend = hi > pref + init_size ? hi : pref + init_size;
+      if (!boot_range_loadable(ram, lo, kend - lo)) {
+         return boot_fail(err, kernel->name, "the kernel needs guest RAM up to 0x%llx (%llu "
+                          "MiB); memsize is too small", (unsigned long long)kend,
+                          (unsigned long long)((kend + 0xfffff) >> 20));
+      }
+   } else {
+      memcpy(vmx_guest_ram_ptr(ram, load, load_size), d + setup_size, load_size);
+   }
 
    /* boot_params. */
    uint8_t *bp = vmx_guest_ram_ptr(ram, VMX_BOOT_PARAMS_ADDR, BP_SIZE);
@@ -191,8 +254,12 @@ vmx_boot_linux(const vmx_boot_file *kernel, const vmx_boot_file *initrd, const c
       if (!vmx_boot_cpu_long64(ram, st)) {
          return boot_fail(err, kernel->name, "guest RAM has no room for page tables");
       }
-      st->entry = load + 0x200;
-      st->method = "linux64";
+      st->entry = entry;
+      st->method = !format                   ? "linux64"
+                   : strcmp(format, "xz") == 0   ? "linux64, xz payload unpacked by the vmx"
+                   : strcmp(format, "gzip") == 0 ? "linux64, gzip payload unpacked by the vmx"
+                   : strcmp(format, "zstd") == 0 ? "linux64, zstd payload unpacked by the vmx"
+                                                 : "linux64, lzma payload unpacked by the vmx";
    } else {
       if (!vmx_boot_cpu_flat32(ram, VMX_BOOT_SEL_CODE, st)) {
          return boot_fail(err, kernel->name, "guest RAM has no room for the GDT");

@@ -68,6 +68,67 @@ ram_new(void)
    return (vmx_guest_ram){ p, RAM_SIZE };
 }
 
+/* The ELF vmlinux's segments, as a loader must have put them in RAM. */
+static void
+check_segments(const vmx_guest_ram *ram, GBytes *vmlinux, uint64_t *entry)
+{
+   const uint8_t *v = g_bytes_get_data(vmlinux, NULL);
+   size_t vsize = g_bytes_get_size(vmlinux);
+   uint64_t phoff = *(const uint64_t *)(v + 32);
+   unsigned phnum = *(const uint16_t *)(v + 56), checked = 0;
+   *entry = *(const uint64_t *)(v + 24);
+   for (unsigned i = 0; i < phnum; i++) {
+      const uint8_t *ph = v + phoff + 56u * i;
+      if (*(const uint32_t *)ph != 1) {   /* PT_LOAD */
+         continue;
+      }
+      uint64_t off = *(const uint64_t *)(ph + 8), pa = *(const uint64_t *)(ph + 24);
+      uint64_t filesz = *(const uint64_t *)(ph + 32);
+      g_assert_true(off + filesz <= vsize && pa + filesz <= ram->size);
+      CHECK(memcmp(ram->base + pa, v + off, filesz) == 0, "segment %u at 0x%llx differs", i,
+            (unsigned long long)pa);
+      checked++;
+   }
+   CHECK(checked > 0, "the vmlinux has no PT_LOAD segment");
+}
+
+/* The default: the vmx unpacks the payload and starts the vmlinux inside at
+ * its 64-bit entry; the result must be what xz makes of the payload. */
+static void
+test_bzimage_unpacked(const vmx_boot_file *k, GBytes *vmlinux)
+{
+   vmx_guest_ram ram = ram_new();
+   static uint8_t rd[1 << 20];
+   memset(rd, 0x17, sizeof rd);
+   vmx_boot_file initrd = { rd, sizeof rd, "synthetic initrd" };
+   vmx_boot_options o = {
+      .kernel = k, .initrd = &initrd, .cmdline = "console=ttyS0",
+      .entry = VMX_BOOT_ENTRY_LINUX, .ncpus = 1,
+   };
+   vmx_boot_state st;
+   char *err = NULL;
+   bool ok = vmx_boot_load(&o, &ram, &st, &err);
+   CHECK(ok, "loading %s with the payload unpacked by the vmx: %s", k->name, err);
+   if (ok) {
+      printf("unpacked: %s, entry 0x%llx, kernel 0x%llx-0x%llx, initrd 0x%llx\n", st.method,
+             (unsigned long long)st.entry, (unsigned long long)st.kernel_start,
+             (unsigned long long)st.kernel_end, (unsigned long long)st.initrd_addr);
+      CHECK(strstr(st.method, "unpacked by the vmx") != NULL, "method %s", st.method);
+      uint64_t entry = 0;
+      if (vmlinux) {
+         check_segments(&ram, vmlinux, &entry);
+         CHECK(st.regs.rip == entry, "entry 0x%llx, the ELF says 0x%llx",
+               (unsigned long long)st.regs.rip, (unsigned long long)entry);
+      }
+      CHECK(st.regs.gpr[VMM_RSI] == VMX_BOOT_PARAMS_ADDR, "RSI = boot_params");
+      CHECK(st.sregs.efer & (1u << 10), "long mode active at the entry");
+      CHECK(st.initrd_addr >= st.kernel_end, "initrd overlaps the kernel");
+      CHECK(memcmp(ram.base + st.initrd_addr, rd, sizeof rd) == 0, "initrd contents");
+   }
+   g_free(err);
+   munmap(ram.base, RAM_SIZE);
+}
+
 static void
 test_bzimage(const vmx_boot_file *k)
 {
@@ -82,7 +143,7 @@ test_bzimage(const vmx_boot_file *k)
    vmx_boot_file initrd = { rd, sizeof rd, "synthetic initrd" };
    vmx_boot_options o = {
       .kernel = k, .initrd = &initrd, .cmdline = "console=ttyS0 earlyprintk=ttyS0",
-      .entry = VMX_BOOT_ENTRY_AUTO, .ncpus = 2,
+      .entry = VMX_BOOT_ENTRY_AUTO, .ncpus = 2, .guest_decompress = true,
    };
    vmx_boot_state st;
    char *err = NULL;
@@ -200,6 +261,7 @@ main(void)
    test_bzimage(&k);
    char *dir = g_dir_make_tmp("vmws-kernel-XXXXXX", NULL);
    GBytes *vmlinux = extract_vmlinux(&k, dir);
+   test_bzimage_unpacked(&k, vmlinux);
    if (vmlinux) {
       test_vmlinux(vmlinux);
       g_bytes_unref(vmlinux);
