@@ -205,6 +205,10 @@ bool soft_msr_read(soft_cpu *cpu, uint32_t idx, uint64_t *v)
    case MSR_GS_BASE: *v = cpu->seg[VMM_GS].base; return true;
    case MSR_KERNEL_GS_BASE: *v = cpu->kernel_gs_base; return true;
    case MSR_TSC_AUX: *v = cpu->tsc_aux; return true;
+   /* AMD configuration registers Linux sets on AMD CPUs (the PCI ECS
+    * enable, LFENCE serialization): kept and read back, no effect. */
+   case MSR_AMD64_NB_CFG: *v = cpu->amd_nb_cfg; return true;
+   case MSR_AMD64_DE_CFG: *v = cpu->amd_de_cfg | 2; return true;
    default: return false;
    }
 }
@@ -273,6 +277,8 @@ bool soft_msr_write(soft_cpu *cpu, uint32_t idx, uint64_t v)
       return true;
    case MSR_SFMASK: cpu->sfmask = (uint32_t)v; return true;
    case MSR_TSC_AUX: cpu->tsc_aux = (uint32_t)v; return true;
+   case MSR_AMD64_NB_CFG: cpu->amd_nb_cfg = v; return true;
+   case MSR_AMD64_DE_CFG: cpu->amd_de_cfg = v; return true;
    default: return false;
    }
 }

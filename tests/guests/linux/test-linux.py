@@ -46,8 +46,24 @@ def main():
             if "psmouse" not in mods:
                 raise GuestError("psmouse was not loaded:\n%s\nserial:\n%s" %
                                  (mods, g.serial_log[-2000:]))
+            dmesg = g.check("dmesg")
+            for bad in ("unchecked MSR access", "Call Trace", "BUG:", "Oops", "panic"):
+                if bad in dmesg:
+                    raise GuestError("the kernel log has %r:\n%s" % (bad, dmesg[-3000:]))
+            if a.backend == "vmws":
+                # The VMware platform code and the vmmouse driver bind to us.
+                for want in ("Hypervisor detected: VMware",
+                             "vmware: TSC freq read from hypervisor",
+                             "VMware VMMouse"):
+                    if want not in dmesg:
+                        raise GuestError("the kernel log lacks %r:\n%s" % (want, dmesg[-3000:]))
+                print("VMware platform, hypervisor TSC frequency and vmmouse: found")
             g.poweroff()
             print("powered off through ACPI")
+            if a.backend == "vmws":
+                log = g.vm_log
+                if "Boot: linux64" not in log:
+                    raise GuestError("vmware.log has no Boot: line:\n%s" % log[-2000:])
         return 0
     except Skip as e:
         print("SKIP: %s" % e)

@@ -164,11 +164,12 @@ class LinuxGuest:
     def _fd(self):
         return self._sock.fileno() if self._sock else self._proc.stdout.fileno()
 
-    def _read_until(self, pattern, timeout):
-        """Read serial output until the regex matches; returns the match."""
+    def _read_until(self, pattern, timeout, since=0):
+        """Read serial output until the regex matches in what arrived from
+        offset since on; returns the match."""
         rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern, re.S)
         deadline = time.monotonic() + timeout
-        start = 0
+        start = since
         while True:
             m = rx.search(self.serial, start)
             if m:
@@ -188,7 +189,9 @@ class LinuxGuest:
             if not chunk:
                 raise GuestError("serial console closed while waiting for %r; serial tail:\n%s"
                                  % (pattern, self.serial_log[-3000:]))
-            start = max(0, len(self.serial) - 256)
+            # A match may begin before the new chunk (a marker, then a
+            # long output): search again from where this wait began.
+            start = since
             self.serial += chunk
 
     # ---- life cycle
@@ -270,10 +273,12 @@ class LinuxGuest:
         """Run a shell command in the guest; returns (exit status, output)."""
         self._seq += 1
         n = self._seq
+        since = len(self.serial)
         # The markers are built by the shell, so an echoed command line
         # cannot be mistaken for them.
         self._send("echo VMWS-B''EGIN-%d; %s\necho VMWS-E''ND-%d $?\n" % (n, cmd, n))
-        m = self._read_until(r"VMWS-BEGIN-%d\r?\n(.*?)VMWS-END-%d (\d+)" % (n, n), timeout)
+        m = self._read_until(r"VMWS-BEGIN-%d\r?\n(.*?)VMWS-END-%d (\d+)" % (n, n), timeout,
+                             since)
         out = m.group(1).decode(errors="replace").replace("\r\n", "\n")
         return int(m.group(2)), out
 

@@ -93,20 +93,25 @@ measure_tsc_khz(void)
    return (uint32_t)((c1 - c0) * 1000000ull / (t1 - t0));
 }
 
+/* Leaf 0x40000010 of the vCPU: EAX = TSC kHz, EBX = APIC bus kHz. */
 static uint32_t
-cpuid_tsc_khz(vmm_vcpu *cpu)
+cpuid_tsc_khz(vmm_vcpu *cpu, uint32_t *bus_khz)
 {
    unsigned n = 0;
    vmm_cpuid_entry *e = g_new(vmm_cpuid_entry, VMM_CPUID_MAX_ENTRIES);
-   uint32_t khz = 0;
+   uint32_t khz = 0, bus = 0;
    if (vmm_vcpu_get_cpuid(cpu, e, VMM_CPUID_MAX_ENTRIES, &n) == 0) {
       for (unsigned i = 0; i < n; i++) {
          if (e[i].function == HV_LEAF_TIMING) {
             khz = e[i].eax;
+            bus = e[i].ebx;
          }
       }
    }
    g_free(e);
+   if (bus_khz) {
+      *bus_khz = bus <= TSC_KHZ_MAX ? bus : 0;
+   }
    return khz <= TSC_KHZ_MAX ? khz : 0;
 }
 
@@ -115,7 +120,7 @@ backdoor_tsc_mhz(backdoor *bd, vmm_vcpu *cpu)
 {
    pthread_mutex_lock(&bd->tsc_lock);
    if (!bd->tsc_khz) {
-      uint32_t khz = cpu ? cpuid_tsc_khz(cpu) : 0;
+      uint32_t khz = cpu ? cpuid_tsc_khz(cpu, NULL) : 0;
       if (!khz) {
          khz = measure_tsc_khz();
       }
@@ -138,6 +143,30 @@ cmd_getmhz(void *opaque, vmm_vcpu *cpu, vmm_regs *r)
    backdoor *bd = opaque;
    backdoor_set32(r, VMM_RAX, backdoor_tsc_mhz(bd, cpu));
    backdoor_set32(r, VMM_RBX, BDOOR_MAGIC);
+}
+
+/* GETHZ: EAX:EBX = TSC Hz (EBX = 0xffffffff when unknown), ECX = APIC bus
+ * Hz (0 when unknown). Linux's VMware platform code takes its TSC and
+ * LAPIC timer frequencies from here instead of calibrating them. */
+static void
+cmd_gethz(void *opaque, vmm_vcpu *cpu, vmm_regs *r)
+{
+   backdoor *bd = opaque;
+   uint32_t mhz = backdoor_tsc_mhz(bd, cpu);
+   pthread_mutex_lock(&bd->tsc_lock);
+   uint64_t hz = (uint64_t)bd->tsc_khz * 1000;
+   pthread_mutex_unlock(&bd->tsc_lock);
+   uint32_t bus_khz = 0;
+   if (cpu) {
+      cpuid_tsc_khz(cpu, &bus_khz);
+   }
+   if (!mhz || !hz) {
+      backdoor_set32(r, VMM_RBX, 0xffffffffu);
+      return;
+   }
+   backdoor_set32(r, VMM_RAX, (uint32_t)hz);
+   backdoor_set32(r, VMM_RBX, (uint32_t)(hz >> 32));
+   backdoor_set32(r, VMM_RCX, bus_khz * 1000u);
 }
 
 static void
@@ -247,7 +276,8 @@ bd_create(vmx_platform *p, const vmxcfg *cfg, char **err)
    const vmx_io_region r = { "VMware backdoor", bd_read, bd_write, bd };
    bd->mapped = vmx_platform_map_pio(p, BDOOR_PORT, 1, &r, err);
    if (!bd->mapped || !backdoor_register(bd, BDOOR_CMD_GETMHZ, cmd_getmhz, bd, err) ||
-       !backdoor_register(bd, BDOOR_CMD_GETVERSION, cmd_getversion, bd, err)) {
+       !backdoor_register(bd, BDOOR_CMD_GETVERSION, cmd_getversion, bd, err) ||
+       !backdoor_register(bd, BDOOR_CMD_GETHZ, cmd_gethz, bd, err)) {
       bd_destroy(bd);
       return NULL;
    }

@@ -24,6 +24,9 @@
  *   BDOOR_CMD_GETMHZ (1):      EAX = TSC frequency in MHz, EBX = magic
  *   BDOOR_CMD_GETVERSION (10): EAX = 6 (backdoor version), EBX = magic,
  *                              ECX = 4 (VMX_TYPE_WORKSTATION)
+ *   BDOOR_CMD_GETHZ (45):      EAX:EBX = TSC frequency in Hz, ECX = APIC
+ *                              bus frequency in Hz (from leaf 0x40000010,
+ *                              0 without a vCPU); EBX = 0xffffffff: unknown
  * The TSC frequency is the one the vCPU's CPUID leaf 0x40000010 advertises
  * (EAX, kHz); without a vCPU or that leaf it is measured on the host once.
  * It is part of the checkpoint: a resumed guest keeps the frequency it saw.
@@ -43,6 +46,7 @@
 
 #define BDOOR_CMD_GETMHZ 1
 #define BDOOR_CMD_GETVERSION 10
+#define BDOOR_CMD_GETHZ 45
 
 typedef struct backdoor backdoor;
 

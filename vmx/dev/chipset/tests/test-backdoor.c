@@ -107,6 +107,26 @@ test_getmhz(void)
    vmx_platform_free(p);
 }
 
+static void
+test_gethz(void)
+{
+   vmx_platform *p = test_platform_ok(table, 1, NULL, NULL);
+   backdoor *bd = backdoor_get(p);
+   vmm_regs r = call_regs(BDOOR_CMD_GETMHZ);
+   g_assert_true(backdoor_dispatch(bd, NULL, &r));
+   uint32_t mhz = backdoor_get32(&r, VMM_RAX);
+   r = call_regs(BDOOR_CMD_GETHZ);
+   r.gpr[VMM_RCX] |= 0xdead0000ull;    /* the high half of CX is not the command */
+   g_assert_true(backdoor_dispatch(bd, NULL, &r));
+   uint64_t hz = backdoor_get32(&r, VMM_RAX) | (uint64_t)backdoor_get32(&r, VMM_RBX) << 32;
+   g_test_message("GETHZ %llu Hz", (unsigned long long)hz);
+   g_assert_cmphex(backdoor_get32(&r, VMM_RBX), !=, 0xffffffffu);
+   g_assert_cmpuint((hz + 500000) / 1000000, ==, mhz);
+   g_assert_cmpuint(hz % 1000, ==, 0);                  /* kHz precision */
+   g_assert_cmpuint(backdoor_get32(&r, VMM_RCX), ==, 0);  /* no vCPU: bus unknown */
+   vmx_platform_free(p);
+}
+
 typedef struct echo {
    unsigned calls;
    vmm_vcpu *cpu;
@@ -228,6 +248,7 @@ main(int argc, char **argv)
    g_test_add_func("/backdoor/getversion", test_getversion);
    g_test_add_func("/backdoor/wrong-magic", test_wrong_magic);
    g_test_add_func("/backdoor/getmhz", test_getmhz);
+   g_test_add_func("/backdoor/gethz", test_gethz);
    g_test_add_func("/backdoor/register-unknown", test_register_and_unknown);
    g_test_add_func("/backdoor/port", test_port);
    g_test_add_func("/backdoor/save-restore", test_save_restore);
