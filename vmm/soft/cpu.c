@@ -121,7 +121,7 @@ void soft_cpu_reset(soft_cpu *cpu)
    cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
    cpu->pat = 0x0007040600070406ull;
    cpu->tsc_aux = 0;
-   cpu->amd_nb_cfg = cpu->amd_de_cfg = 0;
+   cpu->amd_nb_cfg = cpu->amd_de_cfg = cpu->amd_hwcr = 0;
    cpu->misc_enable = 1;
    memset(&cpu->fpu, 0, sizeof(cpu->fpu));
    cpu->xcr0 = 1;

@@ -107,6 +107,7 @@ enum {
 #define MSR_GS_BASE 0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
 #define MSR_TSC_AUX 0xc0000103
+#define MSR_K7_HWCR 0xc0010015        /* AMD: hardware configuration */
 #define MSR_AMD64_NB_CFG 0xc001001f   /* AMD: CF8 extended config enable... */
 #define MSR_AMD64_DE_CFG 0xc0011029   /* AMD: LFENCE serializing, ... */
 
@@ -225,7 +226,7 @@ struct soft_cpu {
    uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
    uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
    uint64_t pat, tsc_aux, misc_enable, tsc_offset;
-   uint64_t amd_nb_cfg, amd_de_cfg;   /* kept, no effect (as KVM does) */
+   uint64_t amd_nb_cfg, amd_de_cfg, amd_hwcr;   /* kept, no effect (as KVM does) */
 
    /* FPU/SSE state, kept as an XSAVE image for the checkpoint format */
    vmm_fpu fpu;

@@ -209,6 +209,8 @@ bool soft_msr_read(soft_cpu *cpu, uint32_t idx, uint64_t *v)
     * enable, LFENCE serialization): kept and read back, no effect. */
    case MSR_AMD64_NB_CFG: *v = cpu->amd_nb_cfg; return true;
    case MSR_AMD64_DE_CFG: *v = cpu->amd_de_cfg | 2; return true;
+   /* HWCR: TscFreqSel (bit 24), the TSC counts at the P0 frequency */
+   case MSR_K7_HWCR: *v = cpu->amd_hwcr | (1u << 24); return true;
    default: return false;
    }
 }
@@ -279,6 +281,11 @@ bool soft_msr_write(soft_cpu *cpu, uint32_t idx, uint64_t v)
    case MSR_TSC_AUX: cpu->tsc_aux = (uint32_t)v; return true;
    case MSR_AMD64_NB_CFG: cpu->amd_nb_cfg = v; return true;
    case MSR_AMD64_DE_CFG: cpu->amd_de_cfg = v; return true;
+   case MSR_K7_HWCR:
+      if (v >> 32)
+         return false;
+      cpu->amd_hwcr = v;
+      return true;
    default: return false;
    }
 }

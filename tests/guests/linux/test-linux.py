@@ -47,9 +47,11 @@ def main():
                 raise GuestError("psmouse was not loaded:\n%s\nserial:\n%s" %
                                  (mods, g.serial_log[-2000:]))
             dmesg = g.check("dmesg")
-            for bad in ("unchecked MSR access", "Call Trace", "BUG:", "Oops", "panic"):
-                if bad in dmesg:
-                    raise GuestError("the kernel log has %r:\n%s" % (bad, dmesg[-3000:]))
+            for bad in ("unchecked MSR access", "Call Trace", "BUG:", "Oops:", "Kernel panic"):
+                at = dmesg.find(bad)
+                if at >= 0:
+                    raise GuestError("the kernel log has %r:\n%s" %
+                                     (bad, dmesg[max(0, at - 500):at + 1500]))
             if a.backend == "vmws":
                 # The VMware platform code and the vmmouse driver bind to us.
                 for want in ("Hypervisor detected: VMware",
