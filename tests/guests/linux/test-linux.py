@@ -22,13 +22,14 @@ def main():
     ap.add_argument("--monitor", default="software")
     ap.add_argument("--entry", default="linux")
     ap.add_argument("--timeout", type=int, default=600)
+    ap.add_argument("--ncpus", type=int, default=1)
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="vmws-linux-test-")
     try:
         img = Image.build(os.path.join(work, "img"), modules=["psmouse"],
                           pvh=a.entry == "pvh")
         with LinuxGuest(img, backend=a.backend, monitor=a.monitor, entry=a.entry,
-                        workdir=work, boot_timeout=a.timeout) as g:
+                        ncpus=a.ncpus, workdir=work, boot_timeout=a.timeout) as g:
             secs = g.boot()
             print("booted to the shell in %.1f s" % secs)
             kver = g.check("uname -r").strip()
@@ -42,6 +43,19 @@ def main():
             if lines[0] != "42":
                 raise GuestError("arithmetic in the guest shell gave %r" % out)
             print("guest sees %s CPU(s)" % lines[1])
+            if int(lines[1]) != a.ncpus:
+                raise GuestError("the guest sees %s CPUs, the VM has %d" % (lines[1], a.ncpus))
+            if a.ncpus > 1:
+                # every vCPU takes interrupts (IPIs: function calls,
+                # rescheduling) and runs a task pinned to it
+                # (field 39 of /proc/self/stat: the CPU the reader runs on)
+                out = g.check("for c in $(seq 0 %d); do taskset -c $c "
+                              "awk '{print \"ran on \" $39}' /proc/self/stat; done"
+                              % (a.ncpus - 1))
+                for c in range(a.ncpus):
+                    if "ran on %d" % c not in out:
+                        raise GuestError("nothing ran on CPU %d:\n%s" % (c, out))
+                print("a task ran on each of the %d vCPUs" % a.ncpus)
             mods = g.check("cat /proc/modules")
             if "psmouse" not in mods:
                 raise GuestError("psmouse was not loaded:\n%s\nserial:\n%s" %
