@@ -12,6 +12,7 @@
 #include "vmx/dev/acpi/acpi.h"
 #include "vmx/dev/chipset/chipset.h"
 #include "vmx/dev/chipset/pci.h"
+#include "vmx/dev/chipset/vmmouse.h"
 #include "vmx/dev/intc/intc.h"
 #include "vmx/vmxlog.h"
 
@@ -28,6 +29,7 @@ static const vmx_device_desc *const pc_devices[] = {
    &vmx_dev_ps2kbd,
    &vmx_dev_ps2mouse,
    &vmx_dev_backdoor,  /* before devices that add backdoor commands */
+   &vmx_dev_vmmouse,   /* absolute pointer: backdoor + PS/2 mouse */
    &vmx_dev_acpi_pm,   /* PM timer, power button, S5 */
 };
 
