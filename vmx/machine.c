@@ -6,7 +6,7 @@
  * it sets want, asks the monitor to stop every vCPU at an instruction
  * boundary, and waits until every thread has parked. Guest-initiated
  * events (reset, power off, triple fault, monitor errors) are handed to
- * the main thread with g_main_context_invoke and handled there, so all
+ * the main thread through an idle source on its context and handled there, so all
  * power transitions happen on one thread.
  */
 #include "vmx/machine.h"
@@ -168,7 +168,14 @@ post_event(vmx_machine *m, vmx_machine_event ev, const char *why)
    e->m = m;
    e->ev = ev;
    e->why = g_strdup(why);
-   g_main_context_invoke(m->main_ctx, deliver_event, e);
+   /* Not g_main_context_invoke: it calls the function right here when this
+    * thread can acquire the context (the vCPU thread's default context is
+    * the main one), and a reset run on a vCPU thread joins that thread. */
+   GSource *src = g_idle_source_new();
+   g_source_set_priority(src, G_PRIORITY_DEFAULT);
+   g_source_set_callback(src, deliver_event, e, NULL);
+   g_source_attach(src, m->main_ctx);
+   g_source_unref(src);
 }
 
 /* ---- vCPU threads */
