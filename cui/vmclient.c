@@ -352,7 +352,7 @@ vmclient_find_vmx_binary(void)
    }
    char *dir = g_path_get_dirname(self);
    g_free(self);
-   const char *cands[] = { "vmx", "../vmx/vmx", "../libexec/vmws/vmx" };
+   const char *cands[] = { "vmx", "../vmx/main/vmx", "../libexec/vmws/vmx" };
    for (size_t i = 0; i < G_N_ELEMENTS(cands); i++) {
       char *p = g_build_filename(dir, cands[i], NULL);
       if (g_file_test(p, G_FILE_TEST_IS_EXECUTABLE) && !g_file_test(p, G_FILE_TEST_IS_DIR)) {

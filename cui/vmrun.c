@@ -56,7 +56,8 @@ usage(void)
          "  list                              list running VMs\n"
          "  getState PATH.vmx                 print the power state\n"
          "  readVariable PATH.vmx runtimeConfig|guestVar NAME\n"
-         "  writeVariable PATH.vmx runtimeConfig|guestVar NAME VALUE\n",
+         "  writeVariable PATH.vmx runtimeConfig|guestVar NAME VALUE\n"
+         "  captureScreen PATH.vmx FILE.png   save the guest's screen as a PNG\n",
          stderr);
    return 2;
 }
@@ -288,6 +289,28 @@ cmd_write_variable(const char *path, const char *kind, const char *name, const c
    return rc;
 }
 
+static int
+cmd_capture_screen(const char *path, const char *file)
+{
+   int rc = 0;
+   vmclient *c = connect_running(path, NULL, &rc);
+   if (!c) {
+      return rc;
+   }
+   /* The vmx writes the file; it does not share our working directory. */
+   char *cwd = g_get_current_dir();
+   char *abs = g_path_is_absolute(file) ? g_strdup(file) : g_build_filename(cwd, file, NULL);
+   g_free(cwd);
+   char *err = NULL;
+   if (vmclient_command(c, "captureScreen", abs, NULL, CMD_TIMEOUT_MS, &err) < 0) {
+      rc = die("%s", err);
+      g_free(err);
+   }
+   g_free(abs);
+   vmclient_free(c);
+   return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -332,6 +355,7 @@ main(int argc, char **argv)
    if (IS("getState") && n == 1) return cmd_get_state(a[0]);
    if (IS("readVariable") && n == 3) return cmd_read_variable(a[0], a[1], a[2]);
    if (IS("writeVariable") && n == 4) return cmd_write_variable(a[0], a[1], a[2], a[3]);
+   if (IS("captureScreen") && n == 2) return cmd_capture_screen(a[0], a[1]);
 #undef IS
    return usage();
 }

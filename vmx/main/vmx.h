@@ -1,5 +1,5 @@
 /*
- * vmx/vmx.h - the per-VM process: one VMDB instance, the power state
+ * vmx/main/vmx.h - the per-VM process: one VMDB instance, the power state
  * machine, and the VMDB pipe server that vmrun and the UI talk to.
  */
 #ifndef VMX_VMX_H
@@ -7,7 +7,8 @@
 
 #include "lib/vmdb/vmdb-pipe.h"
 #include "vmx/config.h"
-#include "vmx/machine.h"
+#include "vmx/main/machine.h"
+#include "mks/mks.h"
 
 typedef struct vmx {
    char *vmx_path;        /* absolute */
@@ -24,6 +25,7 @@ typedef struct vmx {
    int lock_fd;
    const char *power_state;
    vmx_machine *machine;
+   mks *mks;              /* NULL when the machine has no SVGA device */
    guint uptime_timer;
    gint64 power_on_mono;
    bool exiting;
@@ -40,6 +42,8 @@ int vmx_reset(vmx *v, char **err);
 int vmx_suspend(vmx *v, char **err);
 int vmx_pause(vmx *v, char **err);
 int vmx_unpause(vmx *v, char **err);
+/* Write the guest's screen to a PNG file (path absolute). */
+int vmx_capture_screen(vmx *v, const char *path, char **err);
 
 void vmx_set_power_state(vmx *v, const char *state);
 /* Run a queued /vm/cmd request. */

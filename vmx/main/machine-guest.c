@@ -1,5 +1,5 @@
 /*
- * vmx/machine-guest.c - the PC platform and boot image of a machine.
+ * vmx/main/machine-guest.c - the PC platform and boot image of a machine.
  *
  * The device table below is the platform's explicit init order: the PCI
  * host bridge first (other devices register PCI functions with it), then
@@ -7,7 +7,7 @@
  * interrupt controllers and PIT join the table; under KVM they are
  * in-kernel.
  */
-#include "vmx/machine-guest.h"
+#include "vmx/main/machine-guest.h"
 #include "vmx/boot/boot.h"
 #include "vmx/dev/acpi/acpi.h"
 #include "vmx/dev/chipset/chipset.h"
@@ -15,6 +15,7 @@
 #include "vmx/dev/chipset/vmmouse.h"
 #include "vmx/dev/intc/intc.h"
 #include "vmx/vmxlog.h"
+#include "mks/svga/svga.h"
 
 #include <glib.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 
 static const vmx_device_desc *const pc_devices[] = {
    &vmx_dev_pci,       /* host bridge first: devices register PCI functions */
+   &vmx_dev_svga,      /* 00:0f.0 SVGA II, VGA ports, Bochs VBE (mks/svga) */
    &vmx_dev_reset,     /* 0xcf9 */
    &vmx_dev_cmos,      /* RTC and NVRAM */
    &vmx_dev_uart,      /* COM1-COM4 */
@@ -179,6 +181,33 @@ set_boot_state(vmx_machine_guest *g, vmm_vcpu *bsp, char **err)
    return true;
 }
 
+/* The SVGA device's VRAM and FIFO BARs are host memory: the guest reaches
+ * them as RAM slots at wherever it put the BARs, not through MMIO exits.
+ * Runs on the thread that moved the BAR (a vCPU's PCI config write, or
+ * attach/reset on the main thread). */
+static void
+svga_bar_moved(void *opaque, unsigned bar, uint64_t old_gpa, uint64_t new_gpa, void *host,
+               uint64_t size)
+{
+   vmx_machine_guest *g = opaque;
+   if (old_gpa != UINT64_MAX) {
+      int r = vmm_vm_unmap(g->vm, old_gpa, size);
+      if (r < 0) {
+         vmxlog("SVGA: cannot unmap BAR%u at 0x%llx: %s", bar, (unsigned long long)old_gpa,
+                g_strerror(-r));
+      }
+   }
+   if (new_gpa != UINT64_MAX) {
+      int r = vmm_vm_map(g->vm, new_gpa, host, size, false);
+      if (r < 0) {
+         /* It still works, through MMIO exits. */
+         vmxlog("SVGA: cannot map BAR%u at 0x%llx (%llu KiB): %s; guest accesses are emulated",
+                bar, (unsigned long long)new_gpa, (unsigned long long)(size >> 10),
+                g_strerror(-r));
+      }
+   }
+}
+
 bool
 vmx_machine_guest_attach(vmx_machine_guest *g, vmm_vm *vm, vmm_vcpu *bsp, char **err)
 {
@@ -187,7 +216,22 @@ vmx_machine_guest_attach(vmx_machine_guest *g, vmm_vm *vm, vmm_vcpu *bsp, char *
    if (!map_ram(g, vm, err)) {
       return false;
    }
+   svga *sv = svga_get(g->plat);
+   if (sv) {
+      svga_set_bar_listener(sv, svga_bar_moved, g);   /* maps the BARs now */
+   }
    return set_boot_state(g, bsp, err);
+}
+
+void
+vmx_machine_guest_detach(vmx_machine_guest *g)
+{
+   svga *sv = svga_get(g->plat);
+   if (sv) {
+      svga_set_bar_listener(sv, NULL, NULL);
+   }
+   vmx_platform_attach_vmm(g->plat, NULL);
+   g->vm = NULL;
 }
 
 bool

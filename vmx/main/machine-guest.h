@@ -1,5 +1,5 @@
 /*
- * vmx/machine-guest.h - what a machine with a guest image has besides RAM
+ * vmx/main/machine-guest.h - what a machine with a guest image has besides RAM
  * and the monitor: the PC platform (its devices in their init order), the
  * boot image and the way it gets loaded and reloaded at reset.
  */
@@ -29,6 +29,8 @@ const char *vmx_machine_guest_kind(vmx_machine_guest *g);
 /* Map RAM into the monitor, connect interrupts, load the image and set the
  * bootstrap vCPU's state. */
 bool vmx_machine_guest_attach(vmx_machine_guest *g, vmm_vm *vm, vmm_vcpu *bsp, char **err);
+/* Before the monitor is destroyed (its vCPU threads have stopped). */
+void vmx_machine_guest_detach(vmx_machine_guest *g);
 /* After RAM was cleared: reset devices, load the image again, reset the
  * bootstrap vCPU's state (the others wait for INIT). */
 bool vmx_machine_guest_reset(vmx_machine_guest *g, vmm_vcpu *const *cpus, unsigned n,

@@ -1,5 +1,5 @@
 /*
- * vmx/machine.c - guest RAM, the monitor's vCPU threads and the platform.
+ * vmx/main/machine.c - guest RAM, the monitor's vCPU threads and the platform.
  *
  * Threads: one per vCPU runs vmm_vcpu_run() in a loop. The main thread
  * controls them through `want` (run, pause, quit) under m->lock: to pause
@@ -9,9 +9,9 @@
  * the main thread through an idle source on its context and handled there, so all
  * power transitions happen on one thread.
  */
-#include "vmx/machine.h"
+#include "vmx/main/machine.h"
 #include "vmx/dev/intc/intc.h"
-#include "vmx/machine-guest.h"
+#include "vmx/main/machine-guest.h"
 #include "vmx/vmxlog.h"
 
 #include <errno.h>
@@ -403,7 +403,9 @@ stop_monitor(vmx_machine *m)
          pthread_join(m->cpus[i].thread, NULL);
       }
    }
-   vmx_platform_attach_vmm(vmx_machine_guest_platform(m->guest), NULL);
+   if (m->guest) {
+      vmx_machine_guest_detach(m->guest);
+   }
    vmm_vm_destroy(m->vm);
    m->vm = NULL;
    g_free(m->cpus);

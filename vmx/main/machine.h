@@ -1,5 +1,5 @@
 /*
- * vmx/machine.h - the virtual machine the vmx runs: guest RAM, the monitor
+ * vmx/main/machine.h - the virtual machine the vmx runs: guest RAM, the monitor
  * and its vCPU threads, and the PC platform around them.
  *
  * vmx_hw_config_read() validates the hardware part of the config (every

@@ -1,12 +1,13 @@
 /*
- * vmx/power.c - the power state machine and the /vm/cmd request queue.
+ * vmx/main/power.c - the power state machine and the /vm/cmd request queue.
  *
  * States: poweredOff, poweringOn, poweredOn, paused, suspending, suspended,
  * poweringOff. Every transition is published in /vm/runtime/powerState and
  * logged; a failed operation leaves the VM in a well-defined state with the
  * reason in /vm/runtime/lastError and the log.
  */
-#include "vmx/vmx.h"
+#include "vmx/main/vmx.h"
+#include "mks/svga/svga.h"
 #include "vmx/dev/chipset/uart.h"
 #include "vmx/vmxlog.h"
 
@@ -107,12 +108,30 @@ vmx_power_on(vmx *v, char **err)
       vmx_set_power_state(v, "poweredOff");
       return -1;
    }
+   vmx_platform *plat = vmx_machine_platform(v->machine);
+   if (plat && svga_get(plat)) {
+      v->mks = mks_new(plat, v->cfg, &why);
+      if (!v->mks) {
+         op_fail(v, err, "power on failed: %s", why);
+         g_free(why);
+         vmx_machine_destroy(v->machine);
+         v->machine = NULL;
+         vmx_set_power_state(v, "poweredOff");
+         return -1;
+      }
+   }
    vmdb_tx_begin(v->ctx);
    vmdb_set_int(v->ctx, "/vm/runtime/memsizeMB", (int64_t)hw.memsize_mb);
    vmdb_set_int(v->ctx, "/vm/runtime/numvcpus", hw.numvcpus);
    vmdb_set_str(v->ctx, "/vm/runtime/monitor/requested", hw.monitor_requested);
    vmdb_set_str(v->ctx, "/vm/runtime/machine", vmx_machine_kind(v->machine));
-   vmx_platform *plat = vmx_machine_platform(v->machine);
+   const char *vnc_addr = NULL, *vnc_err = NULL;
+   unsigned vnc_port = 0;
+   if (v->mks && mks_vnc_info(v->mks, &vnc_addr, &vnc_port, &vnc_err)) {
+      vmdb_set_str(v->ctx, "/vm/mks/vnc/address", vnc_addr);
+      vmdb_set_int(v->ctx, "/vm/mks/vnc/port", vnc_port);
+   }
+   vmdb_set_str(v->ctx, "/vm/mks/vnc/error", vnc_err ? vnc_err : "");
    for (unsigned n = 0; plat && n < 4; n++) {
       const char *pty = uart_pty_path(uart_get(plat), n);
       if (pty) {
@@ -142,6 +161,8 @@ teardown(vmx *v)
       g_source_remove(v->uptime_timer);
       v->uptime_timer = 0;
    }
+   mks_free(v->mks);   /* it reads the machine's SVGA device */
+   v->mks = NULL;
    vmx_machine_destroy(v->machine);
    v->machine = NULL;
 }
@@ -167,6 +188,7 @@ vmx_power_off(vmx *v, bool soft, char **err)
    teardown(v);
    vmdb_tx_begin(v->ctx);
    vmdb_remove(v->ctx, "/vm/runtime/serial");
+   vmdb_remove(v->ctx, "/vm/mks");
    vmdb_set_str(v->ctx, "/vm/runtime/monitor/chosen", "");
    vmdb_set_str(v->ctx, "/vm/runtime/machine", "");
    vmdb_tx_commit(v->ctx);
@@ -241,6 +263,31 @@ vmx_unpause(vmx *v, char **err)
    return 0;
 }
 
+int
+vmx_capture_screen(vmx *v, const char *path, char **err)
+{
+   if (!is(v, "poweredOn") && !is(v, "paused")) {
+      return op_fail(v, err, "cannot capture the screen: the virtual machine is %s",
+                     v->power_state);
+   }
+   if (!v->mks) {
+      return op_fail(v, err, "cannot capture the screen: the virtual machine has no display");
+   }
+   if (!g_path_is_absolute(path)) {
+      return op_fail(v, err, "cannot capture the screen: '%s' is not an absolute path", path);
+   }
+   char *why = NULL;
+   if (!mks_capture_screen(v->mks, path, &why)) {
+      op_fail(v, err, "cannot capture the screen to %s: %s", path, why);
+      g_free(why);
+      return -1;
+   }
+   unsigned w = 0, h = 0;
+   mks_screen_size(v->mks, &w, &h);
+   vmxlog("Screen captured to %s (%ux%u)", path, w, h);
+   return 0;
+}
+
 static int
 write_variable(vmx *v, const char *name, const char *value, char **err)
 {
@@ -274,6 +321,7 @@ dispatch(vmx *v, const char *op, const char *arg, const char *arg2, char **err)
    if (!strcmp(op, "pause")) return vmx_pause(v, err);
    if (!strcmp(op, "unpause")) return vmx_unpause(v, err);
    if (!strcmp(op, "writeVariable")) return write_variable(v, arg, arg2, err);
+   if (!strcmp(op, "captureScreen")) return vmx_capture_screen(v, arg, err);
    *err = g_strdup_printf("unknown operation '%s'", op);
    vmxlog("Request refused: %s", *err);
    return -1;

@@ -1,5 +1,5 @@
 /*
- * vmx/vmx-main.c - the per-VM process.
+ * vmx/main/vmx-main.c - the per-VM process.
  *
  *   vmx [--foreground] [--no-power-on] [--ready-fd N] [--log-stderr] PATH.vmx
  *
@@ -10,7 +10,7 @@
  * socket accepts connections, or "error: ...\n" if start-up fails.
  */
 #include "lib/rundir.h"
-#include "vmx/vmx.h"
+#include "vmx/main/vmx.h"
 #include "vmx/vmxlog.h"
 
 #include <errno.h>
