@@ -372,15 +372,17 @@ static int enter_thread(kvm_vcpu *cpu, sigset_t *saved)
       return -r;
    }
    if (cpu->mask_tid != me) {
-      struct {
+      /* struct kvm_signal_mask ends in a flexible array: the kernel's
+       * 8-byte sigset_t (64 signals) follows its len field. */
+      union {
          struct kvm_signal_mask hdr;
-         uint8_t set[8];
+         uint8_t bytes[sizeof(struct kvm_signal_mask) + 8];
       } m;
 
       inside = *saved;
       sigdelset(&inside, kick_signo);
-      m.hdr.len = 8;   /* the kernel's sigset_t: 64 signals */
-      memcpy(m.set, &inside, 8);
+      m.hdr.len = 8;
+      memcpy(m.bytes + sizeof(struct kvm_signal_mask), &inside, 8);
       r = kvm_ioctl(cpu->fd, KVM_SET_SIGNAL_MASK, &m);
       if (r < 0) {
          pthread_sigmask(SIG_SETMASK, saved, NULL);

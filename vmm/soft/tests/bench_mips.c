@@ -85,9 +85,14 @@ static const uint8_t l_rep[] = {
  * list, byte string loops, memcpy/memset through REP MOVS/STOS. The
  * functions live in their own section, copied to guest memory as they are
  * (position independent: no globals, no calls outside the section). */
+/* The compiler must not turn the byte loops into memset/memcpy calls. */
+#ifdef __clang__
+#define GUEST_NO_LIBCALLS no_builtin("memset", "memcpy", "memmove")
+#else
+#define GUEST_NO_LIBCALLS optimize("no-tree-loop-distribute-patterns")
+#endif
 #define GUEST __attribute__((section("soft_bench_guest"), noinline, used, \
-                             target("general-regs-only"), \
-                             optimize("no-tree-loop-distribute-patterns")))
+                             target("general-regs-only"), GUEST_NO_LIBCALLS))
 
 GUEST static uint64_t g_rand(uint64_t *s)
 {

@@ -1,5 +1,5 @@
 /*
- * mks/svga/tests/fuzz-svga-fifo.c - libFuzzer target for the SVGA II
+ * tests/fuzz/fuzz-svga-fifo.c - libFuzzer target for the SVGA II
  * device: the FIFO command processor, GMRs, screens, blits, registers,
  * VGA/VBE ports and save/restore, driven through a platform as a guest
  * would drive it.
