@@ -11,6 +11,7 @@
  */
 #include "mks/mks.h"
 #include "mks/console/keyinput.h"
+#include "mks/console/local.h"
 #include "mks/console/pointer.h"
 #include "mks/console/screenshot.h"
 #include "mks/console/vnc.h"
@@ -45,6 +46,7 @@ struct mks {
 
    mks_vnc *vnc;
    char *vnc_error;            /* why the enabled server is not running */
+   mks_local *local;           /* the local console (UI), or NULL */
 
    /* The MKS thread's view, published for other threads under lock. */
    pthread_mutex_t lock;
@@ -78,7 +80,8 @@ on_fb_news(void *opaque)
    efd_signal(m->notify_fd);
 }
 
-/* ---- input from the backends (their threads) */
+/* ---- input from the backends (their threads); VNC and the local console
+ * report the pointer the same way */
 
 static void
 vnc_key(void *opaque, uint32_t keysym, bool down)
@@ -98,6 +101,20 @@ vnc_pointer(void *opaque, int x, int y, unsigned buttons, int dz, int dw)
    }
 }
 
+static void
+local_key(void *opaque, uint32_t keysym, uint32_t keycode, bool down)
+{
+   mks *m = opaque;
+   if (!m->keys) {
+      return;
+   }
+   if (keycode) {
+      mks_keyinput_key(m->keys, keycode, down);
+   } else {
+      mks_keyinput_keysym(m->keys, keysym, down);
+   }
+}
+
 /* ---- output to the backends (the MKS thread) */
 
 static void
@@ -106,17 +123,28 @@ push_cursor(mks *m, bool shape_changed)
    svga_fb_cursor c;
    svga_fb_cursor_get(m->fb, &c);
    bool show = c.visible && c.width && c.height && c.argb;
+   bool new_shape = show && (shape_changed || !m->cursor_shown || c.serial != m->cursor_serial);
+   /* vmwgfx defines premultiplied alpha cursors; AND/XOR cursors come out
+    * of the device as opaque or fully transparent pixels, which read the
+    * same either way. */
    if (m->vnc) {
-      if (show && (shape_changed || !m->cursor_shown || c.serial != m->cursor_serial)) {
-         /* vmwgfx defines premultiplied alpha cursors; AND/XOR cursors come
-          * out of the device as opaque or fully transparent pixels, which
-          * read the same either way. */
+      if (new_shape) {
          mks_vnc_set_cursor(m->vnc, c.argb, c.width, c.height, c.hot_x, c.hot_y, true);
       } else if (!show && m->cursor_shown) {
          mks_vnc_hide_cursor(m->vnc);
       }
       if (show) {
          mks_vnc_move_cursor(m->vnc, c.x, c.y);
+      }
+   }
+   if (m->local) {
+      if (new_shape) {
+         mks_local_set_cursor(m->local, c.argb, c.width, c.height, c.hot_x, c.hot_y, true);
+      } else if (!show && m->cursor_shown) {
+         mks_local_hide_cursor(m->local);
+      }
+      if (show) {
+         mks_local_move_cursor(m->local, c.x, c.y);
       }
    }
    m->cursor_serial = c.serial;
@@ -136,6 +164,9 @@ push_frame(mks *m)
       if (m->vnc) {
          mks_vnc_set_mode(m->vnc, img.width, img.height);
       }
+      if (m->local) {
+         mks_local_set_mode(m->local, img.width, img.height);
+      }
       if (m->pointer) {
          mks_pointer_set_screen(m->pointer, img.width, img.height);
       }
@@ -146,13 +177,18 @@ push_frame(mks *m)
       m->have_mode = true;
       pthread_mutex_unlock(&m->lock);
    }
-   if (m->vnc && img.pixels) {
-      for (unsigned i = 0; i < dmg.nrects; i++) {
-         const svga_rect *r = &dmg.rects[i];
-         if (r->w > 0 && r->h > 0) {
-            mks_vnc_update(m->vnc, img.pixels, (size_t)img.stride * 4, (unsigned)r->x,
-                           (unsigned)r->y, (unsigned)r->w, (unsigned)r->h);
-         }
+   for (unsigned i = 0; img.pixels && i < dmg.nrects; i++) {
+      const svga_rect *r = &dmg.rects[i];
+      if (r->w <= 0 || r->h <= 0) {
+         continue;
+      }
+      if (m->vnc) {
+         mks_vnc_update(m->vnc, img.pixels, (size_t)img.stride * 4, (unsigned)r->x,
+                        (unsigned)r->y, (unsigned)r->w, (unsigned)r->h);
+      }
+      if (m->local) {
+         mks_local_update(m->local, img.pixels, (size_t)img.stride * 4, (unsigned)r->x,
+                          (unsigned)r->y, (unsigned)r->w, (unsigned)r->h);
       }
    }
    svga_fb_end(m->client);
@@ -233,7 +269,7 @@ read_refresh(const vmxcfg *cfg, unsigned *hz, char **err)
 }
 
 mks *
-mks_new(vmx_platform *plat, const vmxcfg *cfg, char **err)
+mks_new(vmx_platform *plat, const vmxcfg *cfg, const char *console_socket, char **err)
 {
    svga *dev = svga_get(plat);
    if (!dev) {
@@ -283,6 +319,17 @@ mks_new(vmx_platform *plat, const vmxcfg *cfg, char **err)
       }
    }
    mks_vnc_config_clear(&vc);
+   if (console_socket) {
+      static const mks_local_input lin_ops = { .key = local_key, .pointer = vnc_pointer };
+      mks_local_input lin = lin_ops;
+      lin.opaque = m;
+      m->local = mks_local_new(console_socket, &lin, err);
+      if (!m->local) {
+         mks_free(m);
+         return NULL;
+      }
+      vmxlog("MKS: local console at %s", console_socket);
+   }
    if (pthread_create(&m->thread, NULL, mks_main, m) != 0) {
       *err = g_strdup("MKS: cannot start its thread");
       mks_free(m);
@@ -306,6 +353,7 @@ mks_free(mks *m)
    /* VNC first: freeing it releases the keys and buttons viewers hold
     * through the input objects below. */
    mks_vnc_free(m->vnc);
+   mks_local_free(m->local);
    if (m->client) {
       svga_fb_client_free(m->client);
    }

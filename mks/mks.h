@@ -8,8 +8,10 @@
  *     refresh timer (mks.refreshHz, default 60) that also catches what the
  *     guest writes straight into VRAM or the VGA text buffer;
  *   - reads the shadow framebuffer's damage, mode generation and cursor
- *     (mks/svga/fb.h) and feeds every backend: today the VNC server
- *     (mks/console/vnc.h) when RemoteDisplay.vnc.enabled is TRUE;
+ *     (mks/svga/fb.h) and feeds every backend: the local console
+ *     (mks/console/local.h: a shared-memory surface for the UI on a Unix
+ *     socket) and the VNC server (mks/console/vnc.h) when
+ *     RemoteDisplay.vnc.enabled is TRUE;
  * and routes backend input to the guest: keys through mks/console/keyinput
  * to the PS/2 keyboard, the pointer through mks/console/pointer to the
  * vmmouse (absolute) or the PS/2 mouse.
@@ -28,11 +30,12 @@
 typedef struct mks mks;
 
 /* Start the MKS for a platform with an SVGA device (svga_get(plat) not
- * NULL). A bad setting (a malformed RemoteDisplay.vnc.* key or
- * mks.refreshHz) fails with *err naming it. A VNC server that cannot
- * listen (port in use) does not fail the MKS: the reason is logged and
- * given by mks_vnc_error(). */
-mks *mks_new(vmx_platform *plat, const vmxcfg *cfg, char **err);
+ * NULL), with the local console listening at console_socket (NULL: none).
+ * A bad setting (a malformed RemoteDisplay.vnc.* key or mks.refreshHz) or
+ * a console socket that cannot be made fails with *err naming it. A VNC
+ * server that cannot listen (port in use) does not fail the MKS: the
+ * reason is logged and given by mks_vnc_info(). */
+mks *mks_new(vmx_platform *plat, const vmxcfg *cfg, const char *console_socket, char **err);
 /* Stop the thread and the backends (VNC viewers are disconnected). */
 void mks_free(mks *m);
 

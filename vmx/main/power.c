@@ -7,6 +7,7 @@
  * reason in /vm/runtime/lastError and the log.
  */
 #include "vmx/main/vmx.h"
+#include "lib/rundir.h"
 #include "mks/svga/svga.h"
 #include "vmx/dev/chipset/uart.h"
 #include "vmx/vmxlog.h"
@@ -110,7 +111,14 @@ vmx_power_on(vmx *v, char **err)
    }
    vmx_platform *plat = vmx_machine_platform(v->machine);
    if (plat && svga_get(plat)) {
-      v->mks = mks_new(plat, v->cfg, &why);
+      /* The local console beside the VMDB socket (not named *.sock: vmrun
+       * list takes those for VMDB sockets), in the owner-only directory. */
+      char *console = vmws_runtime_path(v->vmx_path, ".mks", &why);
+      v->mks = console ? mks_new(plat, v->cfg, console, &why) : NULL;
+      if (v->mks) {
+         vmdb_set_str(v->ctx, "/vm/mks/console/socket", console);
+      }
+      g_free(console);
       if (!v->mks) {
          op_fail(v, err, "power on failed: %s", why);
          g_free(why);

@@ -2,7 +2,8 @@
 """The stock kernel's own display and input drivers on our SVGA II device,
 vmmouse and PS/2 keyboard, seen and driven through the VNC server.
 
-usage: test-linux-display.py --vncdo PATH [--monitor software|hardware] [--timeout S]
+usage: test-linux-display.py --vncdo PATH --mksdo PATH [--monitor software|hardware]
+                             [--timeout S]
 
 1. The guest loads vmwgfx; its fbdev console (fbcon) takes the screen.
 2. A line with every printable ASCII character is written to /dev/tty1 (a
@@ -13,8 +14,12 @@ usage: test-linux-display.py --vncdo PATH [--monitor software|hardware] [--timeo
    viewer's own framebuffer (PPM) -- and must be identical; the text on it
    is read with the glyphs learned from the calibration line: the typed
    command and its output must be there.
-5. An absolute pointer move through VNC reaches the guest's vmmouse input
-   device as EV_ABS events at the scaled position.
+5. The same through the local console (the UI's path, mksdo): a command
+   typed as keysyms and ended with an evdev key code runs, and the shared
+   surface equals a fresh screenshot.
+6. An absolute pointer move through VNC, then through the local console,
+   reaches the guest's vmmouse input device as EV_ABS events at the
+   scaled position.
 Exit 0 on success, 1 on failure, 77 when something this needs is missing.
 """
 import argparse
@@ -149,13 +154,16 @@ def read_text(pic, font):
 
 
 # ---- the test ------------------------------------------------------------------------
-def vncdo(tool, addr, *actions, timeout=120):
-    p = subprocess.run([tool, addr] + list(actions), stdout=subprocess.PIPE,
+def run_tool(tool, target, *actions, timeout=120):
+    p = subprocess.run([tool, target] + list(actions), stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=timeout)
     if p.returncode != 0:
-        raise GuestError("vncdo %s failed: %s" % (" ".join(actions),
-                                                   p.stdout.decode(errors="replace")))
+        raise GuestError("%s %s failed: %s" % (os.path.basename(tool), " ".join(actions),
+                                                p.stdout.decode(errors="replace")))
     return p.stdout.decode()
+
+
+vncdo = run_tool
 
 
 def vnc_address(g):
@@ -180,6 +188,7 @@ def abs_event_device(g):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vncdo", required=True)
+    ap.add_argument("--mksdo", required=True)
     ap.add_argument("--monitor", default="software")
     ap.add_argument("--timeout", type=int, default=400)
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -261,7 +270,40 @@ def main():
             if "VNC-42" not in text:
                 raise GuestError("the command's output is not on the screen")
 
-            # 5. absolute pointer: vmmouse reports where the viewer points
+            # 5. the local console: type (keysyms, then Enter as an evdev
+            # code), compare its surface with a screenshot
+            m = re.search(r"MKS: local console at (\S+)", g.vm_log)
+            if not m:
+                raise GuestError("vmware.log does not name the local console's socket")
+            console = m.group(1)
+            run_tool(a.mksdo, console, "-d", "25", "type:echo LOCAL-$((7*6)) > /tmp/typed2",
+                     "keycode:28")
+            deadline = time.monotonic() + 60
+            typed = ""
+            while time.monotonic() < deadline:
+                st, typed = g.run("cat /tmp/typed2 2>/dev/null")
+                if st == 0 and typed.strip():
+                    break
+                time.sleep(0.5)
+            if typed.strip() != "LOCAL-42":
+                raise GuestError("the command typed through the local console did not run: "
+                                 "/tmp/typed2 is %r" % typed)
+            print("a command typed through the local console ran in the guest shell")
+            lppm = os.path.join(work, "local.ppm")
+            run_tool(a.mksdo, console, "capture:" + lppm)
+            p = subprocess.run([vmrun or g.vmrun, "captureScreen", g.vmx, png],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if p.returncode != 0:
+                raise GuestError("vmrun captureScreen failed: %s" % p.stdout.decode())
+            shot, local = read_png(png), read_ppm(lppm)
+            if (shot.w, shot.h) != (local.w, local.h) or shot.rgb != local.rgb:
+                raise GuestError("the local console's surface differs from the screenshot")
+            if "echo LOCAL-$((7*6)) > /tmp/typed2" not in read_text(shot, font):
+                raise GuestError("the command typed through the local console is not on the "
+                                 "screen")
+            print("the local console's surface equals the screenshot")
+
+            # 6. absolute pointer: vmmouse reports where the viewer points
             dev = abs_event_device(g)
             # dd writes each 24-byte event as it comes (od would buffer)
             g.check("(timeout 30 dd if=%s of=/tmp/ev bs=24 2>/dev/null &)" % dev)
@@ -269,6 +311,10 @@ def main():
             w, h = shot.w, shot.h
             targets = [(w // 4, h // 3), (w - 1, h - 1), (w // 2, h // 2)]
             vncdo(a.vncdo, addr, "-d", "300", *["move:%d,%d" % t for t in targets])
+            local_targets = [(w // 5, h // 7), (0, 0)]
+            run_tool(a.mksdo, console, "-d", "300",
+                     *["move:%d,%d" % t for t in local_targets])
+            targets += local_targets
             time.sleep(1)
             out = g.check("od -An -v -tx1 -w24 /tmp/ev")
             events = []
@@ -285,7 +331,8 @@ def main():
                         not any(abs(v - ey) <= 1 for v in absy):
                     raise GuestError("the guest did not get an absolute move to (%d, %d) "
                                      "(expected ABS_X %d, ABS_Y %d)" % (x, y, ex, ey))
-            print("absolute pointer moves reached the guest's vmmouse device")
+            print("absolute pointer moves (VNC and local console) reached the guest's vmmouse "
+                  "device")
             g.poweroff()
         print("PASS")
         return 0
