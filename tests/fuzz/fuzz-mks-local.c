@@ -1,12 +1,6 @@
 /*
- * mks/console/tests/fuzz-local-msg.c - libFuzzer target: arbitrary bytes
- * from a local console client (mks/console/local.c).
- *
- * Not built by mks/console/tests/meson.build. To wire it into tests/fuzz,
- * compile mks/console/local.c with the fuzzer's coverage flags and link
- * this file against it and vmx_core_dep (for vmxlog), e.g. a fuzz_targets
- * entry of [files(fuzz_src / 'mks/console/tests/fuzz-local-msg.c')],
- * the objects of local.c, [vmx_core_dep], [].
+ * tests/fuzz/fuzz-mks-local.c - libFuzzer target: arbitrary bytes from a
+ * local console client (mks/console/local.c, compiled in with coverage).
  *
  * Each input goes through two stages:
  *
