@@ -44,6 +44,11 @@ die(const char *fmt, ...)
    exit(1);
 }
 
+static void
+quiet_log(const char *format, ...)
+{
+}
+
 static char *
 get_password(rfbClient *cl)
 {
@@ -175,6 +180,7 @@ main(int argc, char **argv)
       }
       i += 2;
    }
+   rfbClientLog = quiet_log;   /* progress chatter; errors still print */
    rfbClient *cl = rfbGetClient(8, 3, 4);
    cl->GetPassword = get_password;
    cl->GotFrameBufferUpdate = got_update;
