@@ -4,14 +4,13 @@
 #include "vmx/dev/chipset/ps2kbd.h"
 #include "vmx/dev/chipset/chipset.h"
 #include "vmx/dev/chipset/i8042.h"
+#include "vmx/dev/chipset/ps2-queue.h"
 #include "vmx/dev/chipset/scancodes.h"
 
 #include <glib.h>
 #include <pthread.h>
 #include <string.h>
 
-#define QSIZE 64
-#define RSIZE 16
 #define ACK 0xfa
 #define RESEND 0xfe
 #define BAT_OK 0xaa
@@ -25,10 +24,7 @@ struct ps2kbd {
    vmx_platform *p;
    i8042 *ctrl;
    pthread_mutex_t lock;
-   uint8_t rq[RSIZE];     /* answers to commands: sent before key data */
-   unsigned rqh, rqn;
-   uint8_t q[QSIZE];      /* key data */
-   unsigned qh, qn;
+   ps2_queues out;        /* command answers, then key data */
    bool overrun;          /* an overrun code is queued */
    uint8_t set;           /* 1, 2, 3 */
    bool scanning;
@@ -52,23 +48,19 @@ ps2kbd_get(vmx_platform *p)
 static void
 push(ps2kbd *k, uint8_t b)
 {
-   if (k->qn < QSIZE) {
-      k->q[(k->qh + k->qn++) % QSIZE] = b;
-   }
+   ps2q_push(&k->out, b);
 }
 
 static void
 respond(ps2kbd *k, uint8_t b)
 {
-   if (k->rqn < RSIZE) {
-      k->rq[(k->rqh + k->rqn++) % RSIZE] = b;
-   }
+   ps2q_respond(&k->out, b);
 }
 
 static void
 clear_queue(ps2kbd *k)
 {
-   k->qh = k->qn = 0;
+   ps2q_clear_data(&k->out);
    k->overrun = false;
 }
 
@@ -77,8 +69,8 @@ clear_queue(ps2kbd *k)
 static bool
 push_seq(ps2kbd *k, const uint8_t *s, unsigned n)
 {
-   if (k->overrun || QSIZE - 1 - k->qn < n) {
-      if (!k->overrun && k->qn < QSIZE) {
+   if (k->overrun || PS2Q_DATA - 1 - k->out.qn < n) {
+      if (!k->overrun && k->out.qn < PS2Q_DATA) {
          push(k, k->set == 1 ? 0xff : 0x00);
          k->overrun = true;
       }
@@ -101,7 +93,7 @@ static void
 power_on(ps2kbd *k)
 {
    clear_queue(k);
-   k->rqh = k->rqn = 0;
+   ps2q_clear(&k->out);
    defaults(k);
    k->set = 2;
    k->scanning = true;
@@ -235,18 +227,14 @@ kbd_pull(void *dev)
 {
    ps2kbd *k = dev;
    pthread_mutex_lock(&k->lock);
-   int b = -1;
-   if (k->rqn) {
-      b = k->rq[k->rqh];
-      k->rqh = (k->rqh + 1) % RSIZE;
-      k->rqn--;
-      k->last = (uint8_t)b;
-   } else if (k->qn) {
-      b = k->q[k->qh];
-      k->qh = (k->qh + 1) % QSIZE;
-      if (--k->qn == 0) {
+   int b = ps2q_pop_response(&k->out);
+   if (b < 0) {
+      b = ps2q_pop_data(&k->out);
+      if (b >= 0 && k->out.qn == 0) {
          k->overrun = false;
       }
+   }
+   if (b >= 0) {
       k->last = (uint8_t)b;
    }
    pthread_mutex_unlock(&k->lock);
@@ -361,16 +349,7 @@ kbd_save(void *dev, ckpt_writer *w)
 {
    ps2kbd *k = dev;
    pthread_mutex_lock(&k->lock);
-   uint8_t q[QSIZE];
-   for (unsigned i = 0; i < k->qn; i++) {
-      q[i] = k->q[(k->qh + i) % QSIZE];
-   }
-   ckpt_put_bytes(w, "queue", q, k->qn);
-   uint8_t rq[RSIZE];
-   for (unsigned i = 0; i < k->rqn; i++) {
-      rq[i] = k->rq[(k->rqh + i) % RSIZE];
-   }
-   ckpt_put_bytes(w, "responses", rq, k->rqn);
+   ps2q_save(&k->out, w);
    ckpt_put_u8(w, "overrun", k->overrun);
    ckpt_put_u8(w, "set", k->set);
    ckpt_put_u8(w, "scanning", k->scanning);
@@ -390,22 +369,10 @@ kbd_restore(void *dev, ckpt_reader *r, char **err)
    ps2kbd s;
    pthread_mutex_lock(&k->lock);
    s = *k;
-   uint8_t q[QSIZE];
-   for (unsigned i = 0; i < k->qn; i++) {
-      q[i] = k->q[(k->qh + i) % QSIZE];
-   }
-   size_t nq = k->qn;
-   uint8_t rq[RSIZE];
-   for (unsigned i = 0; i < k->rqn; i++) {
-      rq[i] = k->rq[(k->rqh + i) % RSIZE];
-   }
-   size_t nrq = k->rqn;
+   ps2q_linear(&k->out, &s.out);
    pthread_mutex_unlock(&k->lock);
    uint8_t overrun = s.overrun, scanning = s.scanning;
-   size_t n;
-   const uint8_t *b = ckpt_get_blob(r, "queue", &n);
-   size_t rn;
-   const uint8_t *rb = ckpt_get_blob(r, "responses", &rn);
+   const char *bad = ps2q_load(&s.out, r, "'queue' is longer than the keyboard's 64-byte buffer");
    ckpt_get_u8(r, "overrun", &overrun);
    ckpt_get_u8(r, "set", &s.set);
    ckpt_get_u8(r, "scanning", &scanning);
@@ -418,24 +385,9 @@ kbd_restore(void *dev, ckpt_reader *r, char **err)
    if (ckpt_reader_error(r)) {
       return false;
    }
-   const char *bad = NULL;
-   if (b) {
-      if (n > QSIZE) {
-         bad = "'queue' is longer than the keyboard's 64-byte buffer";
-      } else {
-         memcpy(q, b, n);
-         nq = n;
-      }
-   }
-   if (rb) {
-      if (rn > RSIZE) {
-         bad = "'responses' holds more than 16 bytes";
-      } else {
-         memcpy(rq, rb, rn);
-         nrq = rn;
-      }
-   }
-   if (s.set < 1 || s.set > 3) {
+   if (bad) {
+      /* the queues are wrong */
+   } else if (s.set < 1 || s.set > 3) {
       bad = "'set' is not scancode set 1, 2 or 3";
    } else if (overrun > 1 || scanning > 1) {
       bad = "'overrun' or 'scanning' is not 0 or 1";
@@ -457,12 +409,7 @@ kbd_restore(void *dev, ckpt_reader *r, char **err)
       return false;
    }
    pthread_mutex_lock(&k->lock);
-   k->qh = 0;
-   k->qn = (unsigned)nq;
-   memcpy(k->q, q, nq);
-   k->rqh = 0;
-   k->rqn = (unsigned)nrq;
-   memcpy(k->rq, rq, nrq);
+   k->out = s.out;
    k->overrun = overrun;
    k->set = s.set;
    k->scanning = scanning;

@@ -5,13 +5,12 @@
 #include "vmx/dev/chipset/ps2mouse.h"
 #include "vmx/dev/chipset/chipset.h"
 #include "vmx/dev/chipset/i8042.h"
+#include "vmx/dev/chipset/ps2-queue.h"
 
 #include <glib.h>
 #include <pthread.h>
 #include <string.h>
 
-#define QSIZE 64
-#define RSIZE 16
 #define ACK 0xfa
 #define RESEND 0xfe
 #define ACC_MAX (1 << 20)   /* counts kept beyond this are dropped */
@@ -25,10 +24,7 @@ struct ps2mouse {
    vmx_platform *p;
    i8042 *ctrl;
    pthread_mutex_t lock;
-   uint8_t rq[RSIZE];      /* answers to commands: sent before packets */
-   unsigned rqh, rqn;
-   uint8_t q[QSIZE];       /* stream packets */
-   unsigned qh, qn;
+   ps2_queues out;         /* command answers, then stream packets */
    uint8_t rate, res, flags, id;
    uint8_t hist[3];        /* the last sample rates set, for the knocks */
    uint8_t pending;        /* 0xf3 or 0xe8 waiting for its parameter */
@@ -50,17 +46,13 @@ ps2mouse_get(vmx_platform *p)
 static void
 push(ps2mouse *m, uint8_t b)
 {
-   if (m->qn < QSIZE) {
-      m->q[(m->qh + m->qn++) % QSIZE] = b;
-   }
+   ps2q_push(&m->out, b);
 }
 
 static void
 respond(ps2mouse *m, uint8_t b)
 {
-   if (m->rqn < RSIZE) {
-      m->rq[(m->rqh + m->rqn++) % RSIZE] = b;
-   }
+   ps2q_respond(&m->out, b);
 }
 
 static unsigned
@@ -127,7 +119,7 @@ stream_fill(ps2mouse *m)
    if (!streaming(m)) {
       return false;
    }
-   while (m->qn + packet_size(m) <= QSIZE &&
+   while (m->out.qn + packet_size(m) <= PS2Q_DATA &&
           (m->ax || m->ay || m->az || m->buttons != m->sent_buttons)) {
       packet(m, true);
       any = true;
@@ -153,8 +145,7 @@ defaults(ps2mouse *m)
 static void
 power_on(ps2mouse *m)
 {
-   m->qh = m->qn = 0;
-   m->rqh = m->rqn = 0;
+   ps2q_clear(&m->out);
    defaults(m);
    m->id = 0;
    memset(m->hist, 0, sizeof m->hist);
@@ -182,7 +173,7 @@ command(ps2mouse *m, uint8_t b)
       respond(m, m->last);
       return;
    }
-   m->qh = m->qn = 0;
+   ps2q_clear_data(&m->out);
    switch (b) {
    case 0xff:
       power_on(m);
@@ -288,7 +279,7 @@ mouse_write(void *dev, uint8_t b)
    if (m->flags & F_WRAP) {
       if (b == 0xec) {
          m->flags &= (uint8_t)~F_WRAP;
-         m->qh = m->qn = 0;
+         ps2q_clear_data(&m->out);
          respond(m, ACK);
       } else if (b == 0xff) {
          command(m, b);
@@ -308,23 +299,15 @@ mouse_pull(void *dev)
 {
    ps2mouse *m = dev;
    pthread_mutex_lock(&m->lock);
-   int b = -1;
-   if (m->rqn) {
-      b = m->rq[m->rqh];
-      m->rqh = (m->rqh + 1) % RSIZE;
-      m->rqn--;
-      m->last = (uint8_t)b;
-   } else if (m->qn) {
-      b = m->q[m->qh];
-      m->qh = (m->qh + 1) % QSIZE;
-      m->qn--;
-      m->last = (uint8_t)b;
+   int b = ps2q_pop_response(&m->out);
+   if (b < 0) {
+      b = ps2q_pop_data(&m->out);
    }
    stream_fill(m);   /* counts left over from a large move */
-   if (b < 0 && m->qn) {
-      b = m->q[m->qh];
-      m->qh = (m->qh + 1) % QSIZE;
-      m->qn--;
+   if (b < 0) {
+      b = ps2q_pop_data(&m->out);
+   }
+   if (b >= 0) {
       m->last = (uint8_t)b;
    }
    pthread_mutex_unlock(&m->lock);
@@ -411,16 +394,7 @@ mouse_save(void *dev, ckpt_writer *w)
 {
    ps2mouse *m = dev;
    pthread_mutex_lock(&m->lock);
-   uint8_t q[QSIZE];
-   for (unsigned i = 0; i < m->qn; i++) {
-      q[i] = m->q[(m->qh + i) % QSIZE];
-   }
-   ckpt_put_bytes(w, "queue", q, m->qn);
-   uint8_t rq[RSIZE];
-   for (unsigned i = 0; i < m->rqn; i++) {
-      rq[i] = m->rq[(m->rqh + i) % RSIZE];
-   }
-   ckpt_put_bytes(w, "responses", rq, m->rqn);
+   ps2q_save(&m->out, w);
    ckpt_put_u8(w, "rate", m->rate);
    ckpt_put_u8(w, "resolution", m->res);
    ckpt_put_u8(w, "flags", m->flags);
@@ -441,24 +415,14 @@ mouse_restore(void *dev, ckpt_reader *r, char **err)
 {
    ps2mouse *m = dev;
    pthread_mutex_lock(&m->lock);
-   uint8_t q[QSIZE], hist[3], rate = m->rate, res = m->res, flags = m->flags, id = m->id;
+   uint8_t hist[3], rate = m->rate, res = m->res, flags = m->flags, id = m->id;
    uint8_t pending = m->pending, last = m->last, buttons = m->buttons, sent = m->sent_buttons;
    uint32_t ax = (uint32_t)m->ax, ay = (uint32_t)m->ay, az = (uint32_t)m->az;
-   size_t nq = m->qn;
-   for (unsigned i = 0; i < m->qn; i++) {
-      q[i] = m->q[(m->qh + i) % QSIZE];
-   }
    memcpy(hist, m->hist, sizeof hist);
-   uint8_t rq[RSIZE];
-   size_t nrq = m->rqn;
-   for (unsigned i = 0; i < m->rqn; i++) {
-      rq[i] = m->rq[(m->rqh + i) % RSIZE];
-   }
+   ps2_queues out;
+   ps2q_linear(&m->out, &out);
    pthread_mutex_unlock(&m->lock);
-   size_t n;
-   const uint8_t *b = ckpt_get_blob(r, "queue", &n);
-   size_t rn;
-   const uint8_t *rb = ckpt_get_blob(r, "responses", &rn);
+   const char *bad = ps2q_load(&out, r, "'queue' is longer than the mouse's 64-byte buffer");
    ckpt_get_u8(r, "rate", &rate);
    ckpt_get_u8(r, "resolution", &res);
    ckpt_get_u8(r, "flags", &flags);
@@ -474,25 +438,10 @@ mouse_restore(void *dev, ckpt_reader *r, char **err)
    if (ckpt_reader_error(r)) {
       return false;
    }
-   const char *bad = NULL;
-   if (b) {
-      if (n > QSIZE) {
-         bad = "'queue' is longer than the mouse's 64-byte buffer";
-      } else {
-         memcpy(q, b, n);
-         nq = n;
-      }
-   }
-   if (rb) {
-      if (rn > RSIZE) {
-         bad = "'responses' holds more than 16 bytes";
-      } else {
-         memcpy(rq, rb, rn);
-         nrq = rn;
-      }
-   }
    int32_t sx = (int32_t)ax, sy = (int32_t)ay, sz = (int32_t)az;
-   if (!rate_ok(rate)) {
+   if (bad) {
+      /* the queues are wrong */
+   } else if (!rate_ok(rate)) {
       bad = "'rate' is not a PS/2 sample rate";
    } else if (res > 3) {
       bad = "'resolution' is not 0-3";
@@ -513,12 +462,7 @@ mouse_restore(void *dev, ckpt_reader *r, char **err)
       return false;
    }
    pthread_mutex_lock(&m->lock);
-   m->qh = 0;
-   m->qn = (unsigned)nq;
-   memcpy(m->q, q, nq);
-   m->rqh = 0;
-   m->rqn = (unsigned)nrq;
-   memcpy(m->rq, rq, nrq);
+   m->out = out;
    m->rate = rate;
    m->res = res;
    m->flags = flags;
