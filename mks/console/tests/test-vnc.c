@@ -559,6 +559,48 @@ test_encodings_resize(void)
    mks_vnc_free(v);
 }
 
+/* A whole-screen update where little changed sends only the changed 16x16
+ * tiles; one where nothing changed sends nothing. */
+static void
+test_unchanged_tiles_not_sent(void)
+{
+   mks_vnc *v = start(NULL);
+   frame f = make_frame(400, 300, 4);
+   show(v, &f);
+   cstate st = { 0 };
+   rfbClient *c = connect_client(mks_vnc_port(v), &st, "raw", false);
+   g_assert_nonnull(c);
+   pump_until_matches(c, &f);
+   WAIT_FOR(STAT(v, updates) > 0);
+   g_usleep(200000);
+   uint64_t bytes0 = STAT(v, bytes), updates0 = STAT(v, updates);
+
+   /* The same picture, all of it "updated": nothing goes out. */
+   mks_vnc_update(v, f.px, f.stride, 0, 0, f.w, f.h);
+   for (int i = 0; i < 10; i++) {
+      int n = WaitForMessage(c, 20000);
+      g_assert_cmpint(n, >=, 0);
+      if (n > 0) {
+         g_assert_true(HandleRFBServerMessage(c));
+      }
+   }
+   g_assert_cmpuint(STAT(v, updates), ==, updates0);
+   g_assert_cmpuint(STAT(v, bytes), ==, bytes0);
+
+   /* One pixel changes, the whole screen is "updated": one raw tile. */
+   f.px[(size_t)100 * (f.stride / 4) + 250] ^= 0x00ffffff;
+   mks_vnc_update(v, f.px, f.stride, 0, 0, f.w, f.h);
+   pump_until_matches(c, &f);
+   WAIT_FOR(STAT(v, bytes) > bytes0);
+   g_usleep(100000);
+   uint64_t sent = STAT(v, bytes) - bytes0;
+   /* message header 4 + rect header 12 + 16 x 16 pixels */
+   g_assert_cmpuint(sent, <=, 4 + 12 + 16 * 16 * 4);
+   close_client(c);
+   g_free(f.px);
+   mks_vnc_free(v);
+}
+
 /* A viewer that asks for JPEG (Tight with a quality level): lossy, so the
  * picture is compared loosely, in the flat and gradient areas. */
 static void
@@ -1056,6 +1098,7 @@ main(int argc, char **argv)
    g_test_add_func("/mks/vnc/config", test_config);
    g_test_add_func("/mks/vnc/default-loopback-only", test_default_listens_on_loopback_only);
    g_test_add_func("/mks/vnc/ipv6", test_ipv6);
+   g_test_add_func("/mks/vnc/unchanged-tiles-not-sent", test_unchanged_tiles_not_sent);
    g_test_add_func("/mks/vnc/encodings-resize", test_encodings_resize);
    g_test_add_func("/mks/vnc/tight-jpeg", test_tight_jpeg);
    g_test_add_func("/mks/vnc/input", test_input);

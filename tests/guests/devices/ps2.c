@@ -7,8 +7,9 @@
  * unknown commands; mouse reset (0xfa 0xaa 0x00), ID, the IntelliMouse
  * knock (ID 3), status with data reporting, resolution, read data, wrap
  * mode. Built with -DPS2_IRQS (image ps2-irq) it tests the keyboard (IRQ 1)
- * and mouse (IRQ 12) interrupts through the IOAPIC instead. Host-side key injection is not wired to anything yet, so no key
- * events are tested.
+ * and mouse (IRQ 12) interrupts through the IOAPIC instead. This program
+ * has no host input source: key events from the host (VNC) are tested by
+ * the svga program (vmx-svga-vnc), pointer events by linux-soft-display.
  */
 #include "kit/kit.h"
 #include "kit/platform.h"
@@ -189,7 +190,7 @@ __attribute__((unused)) static void check_keyboard(void)
    kit_check("kbd-id-translated", in[0] == 0xfa && in[1] == 0xab && in[2] == 0x41,
              "identify with translation: 0x%x 0x%x 0x%x, expected 0xfa 0xab 0x41", in[0],
              in[1], in[2]);
-   kit_skip("kbd-key-events", "host-side key injection is not wired to the keyboard yet");
+   kit_skip("kbd-key-events", "no host key source here (VNC keys: vmx-svga-vnc)");
 }
 
 __attribute__((unused)) static void check_mouse(void)
@@ -228,7 +229,7 @@ __attribute__((unused)) static void check_mouse(void)
    aux((const uint8_t[]){ 0xf2 }, 1, in, 1, &a);
    kit_check("aux-reset-id", in[1] == 0x00, "ID after reset 0x%x", in[1]);
    kit_check("aux-auxb", a, "a mouse byte came without AUXB in the status register");
-   kit_skip("aux-motion", "host-side pointer injection is not wired to the mouse yet");
+   kit_skip("aux-motion", "no host pointer source here (VNC pointer: linux-soft-display)");
 }
 
 static volatile uint32_t kbd_irqs, aux_irqs;
