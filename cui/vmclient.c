@@ -24,7 +24,6 @@ struct vmclient {
    bool closed;
    char *close_reason;
    char *peer_error;
-   unsigned seq;
 };
 
 char *
@@ -204,7 +203,11 @@ int
 vmclient_command(vmclient *c, const char *op, const char *arg, const char *arg2,
                  int timeout_ms, char **err)
 {
-   char *base = g_strdup_printf("/vm/cmd/#c%dn%u", (int)getpid(), ++c->seq);
+   /* Process-wide: a second connection of this process must not reuse a
+    * request name whose removal the vmx may not have seen yet. */
+   static gint seq;
+   char *base = g_strdup_printf("/vm/cmd/#c%dn%u", (int)getpid(),
+                                (unsigned)g_atomic_int_add(&seq, 1) + 1);
    char *p_op = g_strdup_printf("%s/op", base);
    char *p_arg = g_strdup_printf("%s/arg", base);
    char *p_arg2 = g_strdup_printf("%s/arg2", base);
