@@ -2,7 +2,7 @@
  * cui/inventory.c - the VM library, remembered between runs.
  */
 #include "cui/inventory.h"
-#include "cui/atomicfile.h"
+#include "lib/atomicfile.h"
 #include "cui/vmclient.h"
 #include "cui/vmxedit.h"
 #include "vmx/config.h"
@@ -653,14 +653,14 @@ save(cui_inventory *inv, char **err)
    if (inv->bad_text) {
       /* Keep what the skipped lines said before they disappear. */
       char *bak = g_strdup_printf("%s.bad", inv->path);
-      int br = cui_atomicfile_write(bak, inv->bad_text, inv->bad_len, 0600, true, err);
+      int br = vmws_atomicfile_write(bak, inv->bad_text, inv->bad_len, 0600, true, err);
       g_free(bak);
       if (br < 0) {
          goto out;
       }
       g_clear_pointer(&inv->bad_text, g_free);
    }
-   r = cui_atomicfile_write(inv->path, o->str, o->len, 0600, true, err);
+   r = vmws_atomicfile_write(inv->path, o->str, o->len, 0600, true, err);
 out:
    g_free(dir);
    g_string_free(o, TRUE);

@@ -2,7 +2,7 @@
  * cui/newvm.c - the new-VM model, its checks, and the writer.
  */
 #include "cui/newvm.h"
-#include "cui/atomicfile.h"
+#include "lib/atomicfile.h"
 #include "cui/inventory.h"
 #include "cui/newvm-edit.h"
 #include "cui/vmxedit.h"
@@ -1178,7 +1178,7 @@ undo_dirs(GPtrArray *made)
       const char *d = g_ptr_array_index(made, i);
       rmdir(d);
       char *up = g_path_get_dirname(d);
-      cui_atomicfile_sync_dir(up);
+      vmws_atomicfile_sync_dir(up);
       g_free(up);
    }
 }
@@ -1216,7 +1216,7 @@ cui_newvm_write(const cui_newvm *m, cui_inventory *inv, char **vmx_out, char **e
    }
    if (mkdir(dir, 0755) == 0) {
       g_ptr_array_add(made, g_strdup(dir));
-      cui_atomicfile_sync_dir(loc);
+      vmws_atomicfile_sync_dir(loc);
    } else {
       struct stat st;
       if (errno != EEXIST || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || !dir_empty(dir)) {
@@ -1257,7 +1257,7 @@ cui_newvm_write(const cui_newvm *m, cui_inventory *inv, char **vmx_out, char **e
    vmxcfg_free(cfg);
    /* A password in the file makes it private to its owner. */
    mode_t mode = which[CUI_NEWVM_VNC_PASSWORD] ? 0600 : 0644;
-   int wr = cui_atomicfile_write(vmx, text, len, mode, false, err);
+   int wr = vmws_atomicfile_write(vmx, text, len, mode, false, err);
    g_free(text);
    if (wr < 0) {
       goto out;
@@ -1280,7 +1280,7 @@ out:
    if (r < 0) {
       if (wrote) {
          unlink(vmx);
-         cui_atomicfile_sync_dir(dir);
+         vmws_atomicfile_sync_dir(dir);
       }
       undo_dirs(made);
    }

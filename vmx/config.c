@@ -2,6 +2,7 @@
  * vmx/config.c - VMware-style .vmx configuration files.
  */
 #include "vmx/config.h"
+#include "lib/atomicfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -456,53 +457,7 @@ vmxcfg_save(const vmxcfg *c, const char *path, char **err)
 {
    size_t len;
    char *text = vmxcfg_write(c, &len);
-   char *dir = g_path_get_dirname(path);
-   char *base = g_path_get_basename(path);
-   char *tmp = g_strdup_printf("%s/.%s.tmp-XXXXXX", dir, base);
-   int r = -1;
-   int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
-   if (fd < 0) {
-      *err = g_strdup_printf("cannot create a temporary file beside %s: %s", path, strerror(errno));
-      goto out;
-   }
-   struct stat st;
-   if (stat(path, &st) == 0) {
-      fchmod(fd, st.st_mode & 07777);
-   }
-   size_t off = 0;
-   while (off < len) {
-      ssize_t n = write(fd, text + off, len - off);
-      if (n < 0 && errno == EINTR) {
-         continue;
-      }
-      if (n <= 0) {
-         *err = g_strdup_printf("cannot write %s: %s", tmp, strerror(errno));
-         close(fd);
-         unlink(tmp);
-         goto out;
-      }
-      off += (size_t)n;
-   }
-   if (fsync(fd) < 0 || close(fd) < 0) {
-      *err = g_strdup_printf("cannot flush %s: %s", tmp, strerror(errno));
-      unlink(tmp);
-      goto out;
-   }
-   if (rename(tmp, path) < 0) {
-      *err = g_strdup_printf("cannot replace %s: %s", path, strerror(errno));
-      unlink(tmp);
-      goto out;
-   }
-   int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-   if (dfd >= 0) {
-      fsync(dfd);
-      close(dfd);
-   }
-   r = 0;
-out:
+   int r = vmws_atomicfile_write(path, text, len, 0644, true, err);
    g_free(text);
-   g_free(dir);
-   g_free(base);
-   g_free(tmp);
    return r;
 }

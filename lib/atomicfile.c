@@ -1,7 +1,7 @@
 /*
- * cui/atomicfile.c - crash-safe replacement of small files.
+ * lib/atomicfile.c - crash-safe replacement of small files.
  */
-#include "cui/atomicfile.h"
+#include "lib/atomicfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 void
-cui_atomicfile_sync_dir(const char *dir)
+vmws_atomicfile_sync_dir(const char *dir)
 {
    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
    if (dfd >= 0) {
@@ -42,7 +42,7 @@ rename_noreplace(const char *tmp, const char *path)
 }
 
 int
-cui_atomicfile_write(const char *path, const void *data, size_t len, mode_t mode, bool replace,
+vmws_atomicfile_write(const char *path, const void *data, size_t len, mode_t mode, bool replace,
                      char **err)
 {
    char *dir = g_path_get_dirname(path);
@@ -108,7 +108,7 @@ cui_atomicfile_write(const char *path, const void *data, size_t len, mode_t mode
       }
       goto out;
    }
-   cui_atomicfile_sync_dir(dir);
+   vmws_atomicfile_sync_dir(dir);
    r = 0;
 out:
    g_free(dir);
