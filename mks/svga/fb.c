@@ -261,22 +261,19 @@ client_has_news(const svga_fb_client *c)
 void
 svga_fb_notify(svga_fb *fb)
 {
-   /* Collect under the lock, call without it. */
-   svga_fb_client *todo[64];
+   /* Collect under the lock, call without it. Clients past the first 64
+    * with news are left unmarked and get their call on the next round. */
+   svga_fb_notify_fn fns[64];
+   void *ops[64];
    unsigned n = 0;
    pthread_mutex_lock(&fb->lock);
-   for (guint i = 0; i < fb->clients->len && n < G_N_ELEMENTS(todo); i++) {
+   for (guint i = 0; i < fb->clients->len && n < G_N_ELEMENTS(fns); i++) {
       svga_fb_client *c = g_ptr_array_index(fb->clients, i);
       if (c->notify && !c->notified && client_has_news(c)) {
          c->notified = true;
-         todo[n++] = c;
+         fns[n] = c->notify;
+         ops[n++] = c->opaque;
       }
-   }
-   svga_fb_notify_fn fns[64];
-   void *ops[64];
-   for (unsigned i = 0; i < n; i++) {
-      fns[i] = todo[i]->notify;
-      ops[i] = todo[i]->opaque;
    }
    pthread_mutex_unlock(&fb->lock);
    for (unsigned i = 0; i < n; i++) {
