@@ -5,6 +5,7 @@
  * the plain DesktopSize pseudo-encoding, the server's pixel format).
  */
 #include "mks/console/vnc.h"
+#include "mks/console/tests/input-recorder.h"
 #include "vmx/vmxlog.h"
 
 #include <X11/keysym.h>
@@ -26,70 +27,13 @@
 
 /* ---- input recorder (callbacks run on the VNC thread) */
 
-typedef struct ev {
-   bool is_key;
-   uint32_t keysym;
-   bool down;
-   int x, y;
-   unsigned buttons;
-   int dz, dw;
-} ev;
-
-static pthread_mutex_t in_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t in_cond = PTHREAD_COND_INITIALIZER;
-static ev evs[256];
-static unsigned nevs;
-
 static void
 rec_key(void *opaque, uint32_t keysym, bool down)
 {
-   pthread_mutex_lock(&in_lock);
-   if (nevs < G_N_ELEMENTS(evs)) {
-      evs[nevs++] = (ev){ .is_key = true, .keysym = keysym, .down = down };
-   }
-   pthread_cond_broadcast(&in_cond);
-   pthread_mutex_unlock(&in_lock);
-}
-
-static void
-rec_pointer(void *opaque, int x, int y, unsigned buttons, int dz, int dw)
-{
-   pthread_mutex_lock(&in_lock);
-   if (nevs < G_N_ELEMENTS(evs)) {
-      evs[nevs++] = (ev){ .x = x, .y = y, .buttons = buttons, .dz = dz, .dw = dw };
-   }
-   pthread_cond_broadcast(&in_cond);
-   pthread_mutex_unlock(&in_lock);
+   rec_push((ev){ .is_key = true, .keysym = keysym, .down = down });
 }
 
 static const mks_vnc_input recorder = { rec_key, rec_pointer, NULL };
-
-/* Wait until n events arrived; take them. */
-static void
-take_events(unsigned n, ev *out)
-{
-   struct timespec ts;
-   clock_gettime(CLOCK_REALTIME, &ts);
-   ts.tv_sec += 10;
-   pthread_mutex_lock(&in_lock);
-   while (nevs < n) {
-      if (pthread_cond_timedwait(&in_cond, &in_lock, &ts) != 0) {
-         g_error("waited 10 s for %u input events, got %u", n, nevs);
-      }
-   }
-   g_assert_cmpuint(nevs, ==, n);
-   memcpy(out, evs, n * sizeof *out);
-   nevs = 0;
-   pthread_mutex_unlock(&in_lock);
-}
-
-static void
-clear_events(void)
-{
-   pthread_mutex_lock(&in_lock);
-   nevs = 0;
-   pthread_mutex_unlock(&in_lock);
-}
 
 /* ---- server and frames */
 
