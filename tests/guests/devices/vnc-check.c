@@ -296,6 +296,17 @@ static viewer *viewer_of(rfbClient *cl)
    return rfbClientGetClientData(cl, &viewer_tag);
 }
 
+/* libvncclient 0.9.14 allocates new rcSource and rcMask for every cursor
+ * shape and frees neither (not even in rfbClientCleanup): we copy the
+ * shape out and free them here. */
+static void release_cursor_buffers(rfbClient *cl)
+{
+   free(cl->rcSource);
+   free(cl->rcMask);
+   cl->rcSource = NULL;
+   cl->rcMask = NULL;
+}
+
 static void got_cursor(rfbClient *cl, int xhot, int yhot, int width, int height, int bpp)
 {
    viewer *v = viewer_of(cl);
@@ -311,6 +322,7 @@ static void got_cursor(rfbClient *cl, int xhot, int yhot, int width, int height,
    /* Everything here came from the server: check it before use. */
    if (bpp != 4 || width <= 0 || height <= 0 || width > 1024 || height > 1024 || xhot < 0 ||
        yhot < 0 || !cl->rcSource || !cl->rcMask) {
+      release_cursor_buffers(cl);
       say("viewer %s: unusable cursor shape: %dx%d, hot spot (%d, %d), %d bytes per pixel",
           v->enc, width, height, xhot, yhot, bpp);
       return;
@@ -324,6 +336,7 @@ static void got_cursor(rfbClient *cl, int xhot, int yhot, int width, int height,
    }
    memcpy(v->cpix, cl->rcSource, n * 4);
    memcpy(v->cmask, cl->rcMask, n);
+   release_cursor_buffers(cl);
    v->cw = width;
    v->ch = height;
    v->chx = xhot;
@@ -389,6 +402,7 @@ static bool connect_viewer(viewer *v, const char *host, int port, const char *en
    cl->GetPassword = get_password;
    cl->connectTimeout = 30;
    cl->readTimeout = 60;
+   free(cl->serverHost);   /* rfbGetClient's default, else it leaks */
    cl->serverHost = strdup(host);
    cl->serverPort = port;
    if (!cl->serverHost) {
@@ -420,6 +434,7 @@ static void close_viewer(viewer *v)
    }
    free(v->cl->frameBuffer);
    v->cl->frameBuffer = NULL;
+   release_cursor_buffers(v->cl);
    rfbClientCleanup(v->cl);
    v->cl = NULL;
 }

@@ -66,6 +66,17 @@ got_update(rfbClient *cl, int x, int y, int w, int h)
    }
 }
 
+/* libvncclient 0.9.14 allocates new rcSource and rcMask for every cursor
+ * shape and frees neither: we do not draw the cursor, so free them. */
+static void
+got_cursor(rfbClient *cl, int xhot, int yhot, int w, int h, int bpp)
+{
+   free(cl->rcSource);
+   free(cl->rcMask);
+   cl->rcSource = NULL;
+   cl->rcMask = NULL;
+}
+
 static double
 now_ms(void)
 {
@@ -184,10 +195,13 @@ main(int argc, char **argv)
    rfbClient *cl = rfbGetClient(8, 3, 4);
    cl->GetPassword = get_password;
    cl->GotFrameBufferUpdate = got_update;
+   cl->GotCursorShape = got_cursor;
+   free(cl->serverHost);   /* rfbGetClient's default, else it leaks */
    cl->serverHost = strdup(host);
    cl->serverPort = port;
    cl->canHandleNewFBSize = TRUE;
    cl->appData.useRemoteCursor = TRUE;   /* the server sends the cursor apart */
+   cl->appData.enableJPEG = FALSE;       /* captures must be lossless */
    int fake_argc = 1;
    char *fake_argv[] = { argv[0], NULL };
    if (!rfbInitClient(cl, &fake_argc, fake_argv)) {
@@ -234,6 +248,8 @@ main(int argc, char **argv)
          die("unknown action '%s'", a);
       }
    }
+   free(cl->frameBuffer);   /* rfbClientCleanup leaves it */
+   cl->frameBuffer = NULL;
    rfbClientCleanup(cl);
    return 0;
 }
