@@ -13,6 +13,7 @@
  * viewers but never the MKS thread.
  */
 #include "mks/console/vnc.h"
+#include "mks/console/vnc-tight.h"
 #include "vmx/vmxlog.h"
 
 #include <arpa/inet.h>
@@ -50,6 +51,8 @@ typedef struct vnc_client {
    int stat_enc[4];                 /* rects counted so far: raw, tight, zrle, other */
    int stat_bytes;
    int stat_updates;
+   vnc_tight *tight;                /* our Tight encoder, on the viewer's streams */
+   GByteArray *tight_out;
 } vnc_client;
 
 /* A cursor handed from a producer to the VNC thread. */
@@ -80,6 +83,7 @@ struct mks_vnc {
    atomic_uint nclients;
    atomic_uint_least64_t st_clients, st_auth_failures, st_updates, st_bytes;
    atomic_uint_least64_t st_enc[4];
+   atomic_uint_least64_t st_tight_ours;
 
    /* Shared with producers, under lock. */
    pthread_mutex_t lock;
@@ -310,6 +314,184 @@ collect_stats(mks_vnc *v, rfbClientPtr cl)
    vc->stat_bytes = bytes;
 }
 
+/* ---- VNC thread: lossless Tight updates by our encoder (vnc-tight.h)
+ *
+ * libvncserver has no way to plug in an encoder, but it calls displayHook
+ * at the start of every framebuffer update, before it looks at the
+ * regions. For a viewer that prefers Tight without JPEG (and takes cursor
+ * shapes, or there is no cursor: libvncserver need not draw one into the
+ * pixels), the
+ * hook sends the whole update itself -- cursor shape and position, the
+ * pixels, LastRect -- and takes what it sent out of the viewer's modified
+ * and requested regions; libvncserver then finds nothing left and returns.
+ * Everything else (other encodings, JPEG, size changes, colour-map
+ * viewers, viewers that need the cursor drawn into the picture) goes
+ * through libvncserver as before. Both encoders deflate on the viewer's
+ * zlib streams that libvncserver keeps (cl->zsStruct), so a viewer that
+ * switches between them (asks for JPEG, then not) keeps one continuous
+ * stream per id. */
+
+static bool
+tight_ours(rfbClientPtr cl)
+{
+   return cl->preferredEncoding == rfbEncodingTight && cl->turboQualityLevel == -1 &&
+          cl->format.trueColour && (cl->enableCursorShapeUpdates || !cl->screen->cursor) &&
+          cl->scaledScreen == cl->screen && !(cl->useNewFBSize && cl->newFBSizePending) &&
+          (cl->format.bitsPerPixel == 8 || cl->format.bitsPerPixel == 16 ||
+           cl->format.bitsPerPixel == 32);
+}
+
+/* Append n bytes to the update, sending the buffer whenever it fills. */
+static bool
+update_append(rfbClientPtr cl, const uint8_t *p, size_t n)
+{
+   while (n > 0) {
+      if (cl->ublen >= UPDATE_BUF_SIZE && !rfbSendUpdateBuf(cl)) {
+         return false;
+      }
+      size_t k = MIN(n, (size_t)(UPDATE_BUF_SIZE - cl->ublen));
+      memcpy(cl->updateBuf + cl->ublen, p, k);
+      cl->ublen += (int)k;
+      p += k;
+      n -= k;
+   }
+   return true;
+}
+
+static void
+tight_translate(void *opaque, const uint32_t *src, size_t stride, uint8_t *dst, unsigned w,
+                unsigned h)
+{
+   rfbClientPtr cl = opaque;
+   cl->translateFn(cl->translateLookupTable, &cl->screen->serverFormat, &cl->format,
+                   (char *)src, (char *)dst, (int)stride, (int)w, (int)h);
+}
+
+/* Pieces a rectangle is cut into. */
+static unsigned
+tight_pieces(int w, int h)
+{
+   unsigned cols = (unsigned)(w + VNC_TIGHT_MAX_WIDTH - 1) / VNC_TIGHT_MAX_WIDTH;
+   unsigned pw = MIN((unsigned)w, VNC_TIGHT_MAX_WIDTH);
+   unsigned rows = vnc_tight_rows_per_piece(pw);
+   return cols * (((unsigned)h + rows - 1) / rows);
+}
+
+static bool
+tight_send_rect(rfbClientPtr cl, vnc_client *vc, const sraRect *r)
+{
+   unsigned level = cl->tightCompressLevel >= 0 && cl->tightCompressLevel <= 9
+                       ? (unsigned)cl->tightCompressLevel
+                       : 6;
+   rfbScreenInfoPtr s = cl->screen;
+   const rfbPixelFormat *f = &cl->format;
+   vnc_tight_format fmt = { f->bitsPerPixel / 8u, tight_translate, cl };
+   if (f->bitsPerPixel == 32 && f->depth == 24 && f->redMax == 255 && f->greenMax == 255 &&
+       f->blueMax == 255) {
+      fmt.bpp = 3;   /* TPIXEL */
+   }
+   for (int x = r->x1; x < r->x2; x += VNC_TIGHT_MAX_WIDTH) {
+      int w = MIN(r->x2 - x, (int)VNC_TIGHT_MAX_WIDTH);
+      int rows = (int)vnc_tight_rows_per_piece((unsigned)w);
+      for (int y = r->y1; y < r->y2; y += rows) {
+         int h = MIN(r->y2 - y, rows);
+         const uint32_t *px =
+            (const uint32_t *)(s->frameBuffer + (size_t)y * s->paddedWidthInBytes +
+                               (size_t)x * BPP);
+         g_byte_array_set_size(vc->tight_out, 0);
+         if (!vnc_tight_encode(vc->tight, px, (size_t)s->paddedWidthInBytes, (unsigned)w,
+                               (unsigned)h, &fmt, level, vc->tight_out)) {
+            rfbLog("VNC: Tight encoder failed (out of memory)\n");
+            return false;
+         }
+         if (!rfbSendTightHeader(cl, x, y, w, h) ||
+             !update_append(cl, vc->tight_out->data, vc->tight_out->len)) {
+            return false;
+         }
+         rfbStatRecordEncodingSentAdd(cl, rfbEncodingTight, (int)vc->tight_out->len);
+         atomic_fetch_add(&((mks_vnc *)s->screenData)->st_tight_ours, 1);
+      }
+   }
+   return true;
+}
+
+static void
+on_display(rfbClientPtr cl)
+{
+   vnc_client *vc = cl->clientData;
+   if (!vc || !tight_ours(cl)) {
+      return;
+   }
+   pthread_mutex_lock(&cl->updateMutex);
+   sraRegion *region = sraRgnCreateRgn(cl->modifiedRegion);
+   sraRgnAnd(region, cl->requestedRegion);
+   bool pixels = !sraRgnEmpty(region);
+   if (pixels) {
+      sraRgnSubtract(cl->modifiedRegion, region);
+      sraRgnMakeEmpty(cl->requestedRegion);
+   }
+   pthread_mutex_unlock(&cl->updateMutex);
+   if (!pixels) {
+      sraRgnDestroy(region);
+      return;   /* libvncserver sends whatever else is due */
+   }
+   if (!vc->tight) {
+      vc->tight = vnc_tight_new_shared(
+         (vnc_tight_streams){ cl->zsStruct, cl->zsActive, cl->zsLevel });
+      vc->tight_out = g_byte_array_new();
+   }
+   bool shape = cl->enableCursorShapeUpdates && cl->cursorWasChanged &&
+                cl->readyForSetColourMapEntries;
+   if (!cl->enableCursorShapeUpdates) {
+      /* No cursor to draw into its picture (tight_ours): where it is does
+       * not matter to this viewer. */
+      cl->cursorX = cl->screen->cursorX;
+      cl->cursorY = cl->screen->cursorY;
+   }
+   bool pos = cl->enableCursorPosUpdates && cl->cursorWasMoved;
+   unsigned n = 0xffff;
+   if (!cl->enableLastRectEncoding) {
+      n = (unsigned)shape + (unsigned)pos;
+      sraRectangleIterator *it = sraRgnGetIterator(region);
+      sraRect r;
+      while (sraRgnIteratorNext(it, &r)) {
+         n += tight_pieces(r.x2 - r.x1, r.y2 - r.y1);
+      }
+      sraRgnReleaseIterator(it);
+      n = MIN(n, 0xfffeu);   /* a screen is far below this */
+   }
+   rfbFramebufferUpdateMsg *fu = (rfbFramebufferUpdateMsg *)cl->updateBuf;
+   fu->type = rfbFramebufferUpdate;
+   fu->pad = 0;
+   fu->nRects = Swap16IfLE((uint16_t)n);
+   cl->ublen = sz_rfbFramebufferUpdateMsg;
+   rfbStatRecordMessageSent(cl, rfbFramebufferUpdate, 0, 0);
+   cl->tightEncoding = rfbEncodingTight;
+   bool ok = true;
+   if (shape) {
+      cl->cursorWasChanged = FALSE;
+      ok = rfbSendCursorShape(cl);
+   }
+   if (ok && pos) {
+      cl->cursorWasMoved = FALSE;
+      ok = rfbSendCursorPos(cl);
+   }
+   sraRectangleIterator *it = sraRgnGetIterator(region);
+   sraRect r;
+   while (ok && sraRgnIteratorNext(it, &r)) {
+      ok = tight_send_rect(cl, vc, &r);
+   }
+   sraRgnReleaseIterator(it);
+   sraRgnDestroy(region);
+   if (ok && n == 0xffff) {
+      ok = rfbSendLastRectMarker(cl);
+   }
+   if (ok) {
+      rfbSendUpdateBuf(cl);
+   }
+   /* On failure libvncserver has closed the connection (rfbCloseClient). */
+}
+
 static void
 on_display_finished(rfbClientPtr cl, int result)
 {
@@ -340,6 +522,10 @@ on_client_gone(rfbClientPtr cl)
    }
    if (rfb_buttons(vc->mask) && v->in.pointer) {
       v->in.pointer(v->in.opaque, vc->x, vc->y, 0, 0, 0);
+   }
+   vnc_tight_free(vc->tight);
+   if (vc->tight_out) {
+      g_byte_array_free(vc->tight_out, TRUE);
    }
    g_free(vc);
    cl->clientData = NULL;
@@ -428,16 +614,21 @@ on_pointer(int mask, int x, int y, rfbClientPtr cl)
 
 /* ---- VNC thread: applying producers' changes */
 
-/* Copy the damaged rectangle r from src to dst tile by tile and add to
- * *changed what really changed: a guest UPDATE names the area it drew,
+/* Copy the damaged rectangle r from src to dst tile by tile and add what
+ * really changed to two regions: a guest UPDATE names the area it drew,
  * often larger than what changed (a whole-screen update of a desktop
  * where only some windows moved), and viewers should get only the pixels
- * that did. Each band of tiles sends one run, from its first changed
- * tile to its last, unchanged tiles between included: encoders (Tight
- * most of all) compress a few wide rectangles better than many small ones
- * (measured with tests/bench/vnc: cutting runs at gaps of 4 tiles cost
- * 13% more Tight bytes per pixel), while bands that did not change at all
- * are left out. The region merges equal runs of neighbouring bands. */
+ * that did.
+ *   *tiles  the changed 16x16 tiles exactly: for raw viewers, where every
+ *           pixel left out is 4 bytes saved;
+ *   *runs   for each band of tiles one run, from its first changed tile to
+ *           its last, unchanged tiles between included: compressing
+ *           encoders do better on a few wide rectangles than on many small
+ *           ones (tests/bench/vnc: cutting runs at gaps of 4 tiles cost
+ *           Tight 13% more bytes per pixel), and unchanged tiles inside a
+ *           run compress to almost nothing.
+ * Bands that did not change at all are in neither. The regions merge
+ * equal runs of neighbouring bands. */
 #define TILE 16
 
 static void
@@ -450,12 +641,12 @@ add_run(sraRegion *changed, int x1, int y1, int x2, int y2)
 
 static void
 copy_changed(uint8_t *dst, const uint8_t *src, unsigned fbw, const sraRect *r,
-             sraRegion *changed)
+             sraRegion *tiles, sraRegion *runs)
 {
    size_t stride = (size_t)fbw * BPP;
    for (int ty = r->y1; ty < r->y2; ty = (ty / TILE + 1) * TILE) {
       int y2 = MIN(r->y2, (ty / TILE + 1) * TILE);
-      int run_x1 = -1, run_x2 = -1;
+      int run_x1 = -1, run_x2 = -1, seg_x1 = -1;
       for (int tx = r->x1; tx < r->x2; tx = (tx / TILE + 1) * TILE) {
          int x2 = MIN(r->x2, (tx / TILE + 1) * TILE);
          size_t n = (size_t)(x2 - tx) * BPP;
@@ -471,12 +662,16 @@ copy_changed(uint8_t *dst, const uint8_t *src, unsigned fbw, const sraRect *r,
             continue;
          }
          if (run_x1 < 0) {
-            run_x1 = tx;
+            run_x1 = seg_x1 = tx;
+         } else if (tx != run_x2) {   /* a gap: the last segment of tiles ends */
+            add_run(tiles, seg_x1, ty, run_x2, y2);
+            seg_x1 = tx;
          }
          run_x2 = x2;
       }
       if (run_x1 >= 0) {
-         add_run(changed, run_x1, ty, run_x2, y2);
+         add_run(tiles, seg_x1, ty, run_x2, y2);
+         add_run(runs, run_x1, ty, run_x2, y2);
       }
    }
 }
@@ -546,7 +741,7 @@ take_pending(mks_vnc *v)
 {
    uint8_t *newfb = NULL;
    unsigned nw = 0, nh = 0;
-   sraRegion *damage = NULL;
+   sraRegion *damage = NULL, *tiles = NULL;
    bool cursor_dirty, pos_dirty;
    vnc_cursor *cursor = NULL;
    int cx, cy;
@@ -573,8 +768,9 @@ take_pending(mks_vnc *v)
       sraRectangleIterator *it = sraRgnGetIterator(v->damage);
       sraRect r;
       damage = sraRgnCreate();
+      tiles = sraRgnCreate();
       while (sraRgnIteratorNext(it, &r)) {
-         copy_changed(v->fb, v->stage, v->fbw, &r, damage);
+         copy_changed(v->fb, v->stage, v->fbw, &r, tiles, damage);
       }
       sraRgnReleaseIterator(it);
       sraRgnMakeEmpty(v->damage);
@@ -596,7 +792,20 @@ take_pending(mks_vnc *v)
       apply_mode(v, newfb, nw, nh);
    }
    if (damage) {
-      rfbMarkRegionAsModified(s, damage);
+      /* Every viewer gets the exact tiles (libvncserver also updates its
+       * scaled copies from them); all but raw ones the runs on top. */
+      rfbMarkRegionAsModified(s, tiles);
+      rfbClientIteratorPtr it = rfbGetClientIterator(s);
+      rfbClientPtr cl;
+      while ((cl = rfbClientIteratorNext(it))) {
+         if (cl->preferredEncoding != rfbEncodingRaw) {
+            pthread_mutex_lock(&cl->updateMutex);
+            sraRgnOr(cl->modifiedRegion, damage);
+            pthread_mutex_unlock(&cl->updateMutex);
+         }
+      }
+      rfbReleaseClientIterator(it);
+      sraRgnDestroy(tiles);
       sraRgnDestroy(damage);
    }
    if (cursor_dirty) {
@@ -811,10 +1020,15 @@ mks_vnc_new(const mks_vnc_config *cfg, const mks_vnc_input *in, char **err)
     * damage over once per guest SYNC or refresh tick, so waiting longer
     * only adds latency (libvncserver's 5 ms default cost ~10 ms here). */
    s->deferUpdateTime = 0;
+   /* libvncserver sends the bounding box instead of a region of more than
+    * maxRectsPerUpdate rectangles (50 by default): that would undo the
+    * exact tiles raw viewers get. Others get at most a run per 16 rows. */
+   s->maxRectsPerUpdate = 0;
    s->cursor = NULL;
    s->newClientHook = on_new_client;
    s->kbdAddEvent = on_key;
    s->ptrAddEvent = on_pointer;
+   s->displayHook = on_display;
    s->displayFinishedHook = on_display_finished;
    if (cfg->password) {
       if (strlen(cfg->password) > 8) {
@@ -1055,4 +1269,5 @@ mks_vnc_get_stats(mks_vnc *v, mks_vnc_stats *out)
    out->rects_tight = atomic_load(&v->st_enc[1]);
    out->rects_zrle = atomic_load(&v->st_enc[2]);
    out->rects_other = atomic_load(&v->st_enc[3]);
+   out->tight_ours = atomic_load(&v->st_tight_ours);
 }

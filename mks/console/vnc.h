@@ -133,6 +133,7 @@ typedef struct mks_vnc_stats {
    uint64_t updates;        /* framebuffer updates sent */
    uint64_t bytes;          /* bytes sent to viewers */
    uint64_t rects_raw, rects_tight, rects_zrle, rects_other;   /* pixel rectangles */
+   uint64_t tight_ours;     /* of rects_tight, those made by our encoder (vnc-tight.h) */
 } mks_vnc_stats;
 void mks_vnc_get_stats(mks_vnc *v, mks_vnc_stats *out);
 

@@ -149,10 +149,12 @@ quiet(const char *fmt, ...)
 {
 }
 
+/* A viewer with bits per channel and bytes per pixel of its own. */
 static rfbClient *
-connect_client(unsigned port, cstate *st, const char *encodings, bool remote_cursor)
+connect_client_fmt(unsigned port, cstate *st, const char *encodings, bool remote_cursor,
+                   int bits, int bytes)
 {
-   rfbClient *c = rfbGetClient(8, 3, 4);
+   rfbClient *c = rfbGetClient(bits, 3, bytes);
    free(c->serverHost);
    c->serverHost = strdup("127.0.0.1");
    c->serverPort = (int)port;
@@ -169,6 +171,12 @@ connect_client(unsigned port, cstate *st, const char *encodings, bool remote_cur
    return c;
 }
 
+static rfbClient *
+connect_client(unsigned port, cstate *st, const char *encodings, bool remote_cursor)
+{
+   return connect_client_fmt(port, st, encodings, remote_cursor, 8, 4);
+}
+
 static void
 close_client(rfbClient *c)
 {
@@ -183,8 +191,9 @@ close_client(rfbClient *c)
 static uint32_t
 cpx(rfbClient *c, unsigned x, unsigned y)
 {
-   uint32_t p;
-   memcpy(&p, c->frameBuffer + ((size_t)y * c->width + x) * 4, 4);
+   uint32_t p = 0;
+   unsigned bpp = c->format.bitsPerPixel / 8;
+   memcpy(&p, c->frameBuffer + ((size_t)y * c->width + x) * bpp, bpp);
    uint32_t r = (p >> c->format.redShift) & c->format.redMax;
    uint32_t g = (p >> c->format.greenShift) & c->format.greenMax;
    uint32_t b = (p >> c->format.blueShift) & c->format.blueMax;
@@ -503,8 +512,8 @@ test_encodings_resize(void)
    mks_vnc_free(v);
 }
 
-/* A whole-screen update where little changed sends only the changed 16x16
- * tiles; one where nothing changed sends nothing. */
+/* A whole-screen update where little changed sends a raw viewer only the
+ * changed 16x16 tiles; one where nothing changed sends nothing. */
 static void
 test_unchanged_tiles_not_sent(void)
 {
@@ -540,6 +549,19 @@ test_unchanged_tiles_not_sent(void)
    uint64_t sent = STAT(v, bytes) - bytes0;
    /* message header 4 + rect header 12 + 16 x 16 pixels */
    g_assert_cmpuint(sent, <=, 4 + 12 + 16 * 16 * 4);
+
+   /* Two pixels far apart in one band: a raw viewer gets the two tiles,
+    * not the run between them. */
+   g_usleep(100000);
+   bytes0 = STAT(v, bytes);
+   f.px[(size_t)120 * (f.stride / 4) + 20] ^= 0x00ffffff;
+   f.px[(size_t)120 * (f.stride / 4) + 380] ^= 0x00ffffff;
+   mks_vnc_update(v, f.px, f.stride, 0, 0, f.w, f.h);
+   pump_until_matches(c, &f);
+   WAIT_FOR(STAT(v, bytes) > bytes0);
+   g_usleep(100000);
+   sent = STAT(v, bytes) - bytes0;
+   g_assert_cmpuint(sent, <=, 4 + 2 * (12 + 16 * 16 * 4));
    close_client(c);
    g_free(f.px);
    mks_vnc_free(v);
@@ -586,6 +608,118 @@ test_tight_jpeg(void)
       }
    }
    WAIT_FOR(STAT(v, rects_tight) > 0);
+   close_client(c);
+   g_free(f.px);
+   mks_vnc_free(v);
+}
+
+/* Our Tight encoder (vnc-tight.h) serves lossless Tight viewers: exact at
+ * every compression level, for pictures cut into several Tight pieces, and
+ * sharing the viewer's zlib streams with libvncserver's encoder, so a
+ * viewer that turns JPEG on (libvncserver's Tight) and off again still
+ * decodes every rectangle. */
+static void
+test_tight_ours(void)
+{
+   mks_vnc *v = start(NULL);
+   frame f = make_frame(700, 500, 5);   /* wider than 65536 / 500 rows: pieces */
+   show(v, &f);
+   cstate st = { 0 };
+   rfbClient *c = connect_client(mks_vnc_port(v), &st, "tight", true);
+   g_assert_nonnull(c);
+   pump_until_matches(c, &f);
+   WAIT_FOR(STAT(v, tight_ours) > 1);
+
+   static const int compress[] = { 0, 1, 2, 3, 5, 6, 9 };
+   for (unsigned i = 0; i < G_N_ELEMENTS(compress); i++) {
+      c->appData.compressLevel = compress[i];
+      /* change a band: the streams carry on from the last rectangle */
+      frame g = make_frame(700, 500, 10 + i);
+      for (unsigned y = 60 * i; y < 60 * i + 90; y++) {
+         memcpy(f.px + (size_t)y * (f.stride / 4), g.px + (size_t)y * (g.stride / 4),
+                f.stride);
+      }
+      g_free(g.px);
+      mks_vnc_update(v, f.px, f.stride, 0, 60 * i, f.w, 90);
+      pump_until_matches(c, &f);
+      refresh_with(c, "tight");
+      pump_until_matches(c, &f);
+   }
+
+   /* Areas of one, two and five colours: fill, 1-bit and 8-bit palettes.
+    * Only the changed tiles go out, so each is a rectangle of its own. */
+   static const uint32_t five[5] = { 0x00ff00, 0xfe0000, 0x0000fd, 0xfafafa, 0x654321 };
+   for (unsigned i = 0; i < 6; i++) {
+      unsigned x0 = f.w / 2 + 16 * (i % 3), y0 = 20 + 80 * i, w = 128 + 48 * i, h = 40;
+      unsigned ncol = i < 2 ? 1 : i < 4 ? 2 : 5;
+      for (unsigned y = y0; y < y0 + h; y++) {
+         for (unsigned x = x0; x < MIN(x0 + w, f.w); x++) {
+            uint32_t col = five[((x * 7) / (i + 3) + y * (i + 1)) % ncol];
+            f.px[(size_t)y * (f.stride / 4) + x] = 0xff000000u | (col ^ (i * 0x010101u));
+         }
+      }
+      mks_vnc_update(v, f.px, f.stride, x0, y0, MIN(w, f.w - x0), h);
+      pump_until_matches(c, &f);
+   }
+
+   /* JPEG on: libvncserver encodes (loosely checked: it got an update);
+    * then off again, and the picture must be exact. */
+   uint64_t ours = STAT(v, tight_ours);
+   for (int round = 0; round < 3; round++) {
+      c->appData.enableJPEG = TRUE;
+      c->appData.qualityLevel = 6;
+      unsigned before = st.updates;
+      refresh_with(c, "tight");
+      gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+      while (st.updates == before) {
+         g_assert_cmpint(g_get_monotonic_time(), <, end);
+         if (WaitForMessage(c, 50000) > 0) {
+            g_assert_true(HandleRFBServerMessage(c));
+         }
+      }
+      c->appData.enableJPEG = FALSE;
+      refresh_with(c, "tight");
+      pump_until_matches(c, &f);
+   }
+   g_assert_cmpuint(STAT(v, tight_ours), >, ours);
+   close_client(c);
+   g_free(f.px);
+   mks_vnc_free(v);
+}
+
+/* A 16-bit viewer (5 bits a channel): our encoder translates to its format
+ * (palette entries and full-colour pixels alike). */
+static void
+test_tight_ours_16bit(void)
+{
+   mks_vnc *v = start(NULL);
+   frame f = make_frame(300, 200, 6);
+   show(v, &f);
+   cstate st = { 0 };
+   rfbClient *c = connect_client_fmt(mks_vnc_port(v), &st, "tight", true, 5, 2);
+   g_assert_nonnull(c);
+   g_assert_cmpint(c->format.bitsPerPixel, ==, 16);
+   gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+   bool same = false;
+   while (!same) {
+      g_assert_cmpint(g_get_monotonic_time(), <, end);
+      if (WaitForMessage(c, 50000) > 0) {
+         g_assert_true(HandleRFBServerMessage(c));
+      }
+      same = st.updates > 0;
+      for (unsigned y = 0; same && y < f.h; y++) {
+         for (unsigned x = 0; same && x < f.w; x++) {
+            uint32_t a = cpx(c, x, y), b = fpx(&f, x, y);
+            for (int sh = 0; sh <= 16; sh += 8) {
+               /* the client's 5-bit value against the server's 8 bits */
+               int want = (int)(((b >> sh) & 255) * 31 + 127) / 255;
+               int got = (int)((a >> sh) & 255);
+               same = same && got >= want - 1 && got <= want + 1;
+            }
+         }
+      }
+   }
+   g_assert_cmpuint(STAT(v, tight_ours), >, 0);
    close_client(c);
    g_free(f.px);
    mks_vnc_free(v);
@@ -1045,6 +1179,8 @@ main(int argc, char **argv)
    g_test_add_func("/mks/vnc/unchanged-tiles-not-sent", test_unchanged_tiles_not_sent);
    g_test_add_func("/mks/vnc/encodings-resize", test_encodings_resize);
    g_test_add_func("/mks/vnc/tight-jpeg", test_tight_jpeg);
+   g_test_add_func("/mks/vnc/tight-ours", test_tight_ours);
+   g_test_add_func("/mks/vnc/tight-ours-16bit", test_tight_ours_16bit);
    g_test_add_func("/mks/vnc/input", test_input);
    g_test_add_func("/mks/vnc/auth", test_auth);
    g_test_add_func("/mks/vnc/protocol-details", test_protocol_details);
