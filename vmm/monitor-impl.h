@@ -69,6 +69,13 @@ struct vmm_impl {
     * vcpu_interrupt: a userspace irqchip event for cpu (async-signal-safe). */
    void (*notify_write)(vmm_vm *vm, uint64_t gpa, uint64_t len);
    void (*vcpu_interrupt)(vmm_vcpu *cpu);
+   /* The in-kernel PIC/IOAPIC and PIT (monitor.h). set is called after the
+    * dispatcher checked every field. NULL (the software monitor, whose
+    * chips are the platform's userspace devices): -ENOTSUP. */
+   int (*get_irqchip)(vmm_vm *vm, vmm_irqchip_state *s);
+   int (*set_irqchip)(vmm_vm *vm, const vmm_irqchip_state *s);
+   int (*get_pit)(vmm_vm *vm, vmm_pit_state *s);
+   int (*set_pit)(vmm_vm *vm, const vmm_pit_state *s);
 
    int (*vcpu_init)(vmm_vcpu *cpu, char *err, size_t errlen);
    void (*vcpu_fini)(vmm_vcpu *cpu);

@@ -274,6 +274,105 @@ int vmm_vm_nmi(vmm_vm *vm, unsigned vcpu)
    return vm->impl->nmi(vm, cpu);
 }
 
+/* ---- in-kernel PIC, IOAPIC and PIT state ------------------------------------ */
+
+static bool is_bool(uint8_t v)
+{
+   return v <= 1;
+}
+
+static bool pic_chip_ok(const vmm_pic_chip *c, uint8_t elcr_mask)
+{
+   return c->priority_add <= 7 && (c->irq_base & 7) == 0 && c->init_state <= 3 &&
+          (c->elcr & ~elcr_mask) == 0 && is_bool(c->read_reg_select) && is_bool(c->poll) &&
+          is_bool(c->special_mask) && is_bool(c->auto_eoi) &&
+          is_bool(c->rotate_on_auto_eoi) && is_bool(c->special_fully_nested_mode) &&
+          is_bool(c->init4);
+}
+
+int vmm_vm_get_irqchip(vmm_vm *vm, vmm_irqchip_state *s)
+{
+   if (!s) {
+      return -EINVAL;
+   }
+   if (!vm->impl->get_irqchip) {
+      return -ENOTSUP;
+   }
+   memset(s, 0, sizeof *s);
+   return vm->impl->get_irqchip(vm, s);
+}
+
+int vmm_vm_set_irqchip(vmm_vm *vm, const vmm_irqchip_state *s)
+{
+   if (!s) {
+      return -EINVAL;
+   }
+   if (!vm->impl->set_irqchip) {
+      return -ENOTSUP;
+   }
+   if (!pic_chip_ok(&s->pic[0], VMM_PIC_ELCR_MASK_MASTER) ||
+       !pic_chip_ok(&s->pic[1], VMM_PIC_ELCR_MASK_SLAVE)) {
+      return -EINVAL;
+   }
+   if (s->ioapic.id > 15 || (s->ioapic.irr >> VMM_IOAPIC_PINS) != 0) {
+      return -EINVAL;
+   }
+   for (unsigned i = 0; i < VMM_IOAPIC_PINS; i++) {
+      if (s->ioapic.redir[i] & ~VMM_IOAPIC_REDIR_BITS) {
+         return -EINVAL;
+      }
+   }
+   return vm->impl->set_irqchip(vm, s);
+}
+
+static bool pit_channel_ok(const vmm_pit_channel *c, unsigned index)
+{
+   if (c->count < 1 || c->count > 0x10000 || c->count_latched > VMM_PIT_RW_WORD0 ||
+       !is_bool(c->status_latched) || !is_bool(c->bcd) || !is_bool(c->gate) ||
+       !is_bool(c->elapsed_known) || c->read_state > VMM_PIT_RW_WORD1 ||
+       c->write_state > VMM_PIT_RW_WORD1 || c->rw_mode > VMM_PIT_RW_WORD0) {
+      return false;
+   }
+   if (index < 2 && !c->gate) {
+      return false;   /* gates 0 and 1 are tied high */
+   }
+   if (c->mode == VMM_PIT_MODE_NONE) {
+      return c->rw_mode == 0 && c->read_state == 0 && c->write_state == 0;
+   }
+   return c->mode <= 5 && c->rw_mode != 0;
+}
+
+int vmm_vm_get_pit(vmm_vm *vm, vmm_pit_state *s)
+{
+   if (!s) {
+      return -EINVAL;
+   }
+   if (!vm->impl->get_pit) {
+      return -ENOTSUP;
+   }
+   memset(s, 0, sizeof *s);
+   return vm->impl->get_pit(vm, s);
+}
+
+int vmm_vm_set_pit(vmm_vm *vm, const vmm_pit_state *s)
+{
+   if (!s) {
+      return -EINVAL;
+   }
+   if (!vm->impl->set_pit) {
+      return -ENOTSUP;
+   }
+   if (s->flags & ~(VMM_PIT_SPEAKER_DATA_ON | VMM_PIT_HPET_LEGACY)) {
+      return -EINVAL;
+   }
+   for (unsigned i = 0; i < 3; i++) {
+      if (!pit_channel_ok(&s->ch[i], i)) {
+         return -EINVAL;
+      }
+   }
+   return vm->impl->set_pit(vm, s);
+}
+
 void vmm_vm_notify_write(vmm_vm *vm, uint64_t gpa, uint64_t len)
 {
    if (len && vm->impl->notify_write) {

@@ -284,6 +284,159 @@ int vmm_vm_irq_line(vmm_vm *vm, unsigned gsi, bool level);
 int vmm_vm_msi(vmm_vm *vm, uint64_t addr, uint32_t data);
 int vmm_vm_nmi(vmm_vm *vm, unsigned vcpu);
 
+/* ---- the in-kernel PIC, IOAPIC and PIT: their state ----------------------
+ * With kernel_irqchip (KVM) the 8259A pair, the IOAPIC and the 8254 live in
+ * the monitor, and a checkpoint reads and writes them here. The structures
+ * are monitor-neutral: they say what the chips hold, in the terms of the
+ * data sheets and of KVM's documented ABI, with nothing host-specific (no
+ * host clock). The software monitor has no chips of its own (the platform's
+ * vmx/dev/intc models are userspace devices with their own checkpoint
+ * sections): there every function below returns -ENOTSUP.
+ *
+ * Call them with every vCPU stopped (outside vmm_vcpu_run): a guest access
+ * in flight would race with them. Any thread. get changes nothing; set
+ * checks every field first (-EINVAL, nothing changed) and then loads them
+ * all (set_irqchip is three loads under KVM: a host failure after the
+ * checks can leave the first ones in). Errors are negative errno values. */
+
+/* One 8259A, as KVM_GET_IRQCHIP has it (KVM_IRQCHIP_PIC_MASTER/SLAVE). The
+ * ELCR mask (which inputs may be level-triggered) is fixed by the PIIX:
+ * VMM_PIC_ELCR_MASK_MASTER / _SLAVE. Booleans are 0 or 1. */
+typedef struct vmm_pic_chip {
+   uint8_t last_irr;       /* input line levels as last seen (edge detection);
+                              the master's IR2 (the cascade) is pulsed, so its
+                              bit reads 0 */
+   uint8_t irr;            /* interrupt request register */
+   uint8_t imr;            /* interrupt mask register (OCW1) */
+   uint8_t isr;            /* in-service register */
+   uint8_t priority_add;   /* the IR with the highest priority (0-7); OCW2
+                              rotation moves it */
+   uint8_t irq_base;       /* vector of IR0: ICW2 & 0xf8 */
+   uint8_t read_reg_select;/* OCW3 RR/RIS: 1 reads ISR, 0 reads IRR */
+   uint8_t poll;           /* OCW3 poll command pending */
+   uint8_t special_mask;   /* special mask mode (OCW3 ESMM/SMM) */
+   uint8_t init_state;     /* 0 initialized; 1, 2, 3: ICW2, ICW3, ICW4 next */
+   uint8_t auto_eoi;       /* ICW4 AEOI */
+   uint8_t rotate_on_auto_eoi; /* OCW2 rotate in automatic EOI mode */
+   uint8_t special_fully_nested_mode; /* ICW4 SFNM */
+   uint8_t init4;          /* ICW1 IC4: ICW4 follows */
+   uint8_t elcr;           /* PIIX edge/level control (1 = level) */
+} vmm_pic_chip;
+
+#define VMM_PIC_ELCR_MASK_MASTER 0xf8u
+#define VMM_PIC_ELCR_MASK_SLAVE  0xdeu
+
+#define VMM_IOAPIC_PINS 24
+/* Redirection entry bits that exist (82093AA): vector, delivery mode,
+ * destination mode, delivery status, polarity, remote IRR, trigger mode,
+ * mask, destination. get clears the reserved bits a guest may have
+ * written; set refuses them. */
+#define VMM_IOAPIC_REDIR_BITS 0xff0000000001ffffull
+
+/* The IOAPIC at 0xfec00000, as KVM_GET_IRQCHIP has it (KVM_IRQCHIP_IOAPIC). */
+typedef struct vmm_ioapic_state {
+   uint8_t id;             /* APIC ID, bits 27:24 of register 0 (0-15) */
+   uint8_t ioregsel;       /* IOREGSEL */
+   uint32_t irr;           /* pins that are asserted and still owe a message:
+                              level-triggered pins that are asserted, and
+                              edge-triggered pins whose rising edge was not
+                              sent (it came while masked). An edge pin that
+                              is high after its message went out reads 0.
+                              set loads the table first and then raises these
+                              pins, which sends what an assertion would send
+                              (a masked pin or one with remote IRR sends
+                              nothing). Bits 0-23. */
+   uint64_t redir[VMM_IOAPIC_PINS];
+} vmm_ioapic_state;
+
+typedef struct vmm_irqchip_state {
+   vmm_pic_chip pic[2];    /* 0 master (0x20, 0x4d0), 1 slave (0xa0, 0x4d1) */
+   vmm_ioapic_state ioapic;
+} vmm_irqchip_state;
+
+/* 8254 counter register access and flip-flop states: rw_mode is
+ * LSB/MSB/WORD0 (LSB then MSB); read_state, write_state and count_latched
+ * say which byte comes next (WORD0: the LSB of a two-byte access, WORD1:
+ * its MSB; for count_latched MSB also means "the LSB of the latched pair
+ * was read"). */
+#define VMM_PIT_RW_LSB   1u
+#define VMM_PIT_RW_MSB   2u
+#define VMM_PIT_RW_WORD0 3u
+#define VMM_PIT_RW_WORD1 4u
+/* mode of a counter the guest never programmed (no control word since
+ * power-on): it does not count and raises nothing. rw_mode, read_state and
+ * write_state are 0 then. */
+#define VMM_PIT_MODE_NONE 0xffu
+
+/*
+ * One 8254 counter (KVM: struct kvm_pit_channel_state).
+ *
+ * Time. The phase of a counter is expressed as elapsed_ns: the guest time
+ * in nanoseconds from the moment the counting element was loaded with
+ * `count` (or, in modes 1, 2, 3 and 5, retriggered by a gate rising edge)
+ * to the moment of the get. Nothing here is an absolute host time: the
+ * guest clock only has to run at the rate of the host's CLOCK_MONOTONIC
+ * while the guest runs, so a state read on one host (or monitor) and loaded
+ * on another after any pause keeps its phase. The counter has counted
+ * elapsed_ns * 1.193182 MHz ticks since the load (its value is count minus
+ * that, modulo count or wrapping at 0, by mode).
+ *
+ * KVM keeps a counter's load time as a host CLOCK_MONOTONIC ktime
+ * (count_load_time). The KVM monitor converts at the call:
+ *   get:  elapsed_ns = clock_gettime(CLOCK_MONOTONIC) - count_load_time
+ *         (0 if that is negative), read right after KVM_GET_PIT2;
+ *   set:  count_load_time = clock_gettime(CLOCK_MONOTONIC) - elapsed_ns.
+ * (A vmx inside a time namespace would see a CLOCK_MONOTONIC offset from
+ * the kernel's ktime and misread the phase.) Two limits of KVM's ABI
+ * (arch/x86/kvm/i8254.c, and measured on our hosts), so that no caller
+ * relies on more:
+ *  - counter 0 runs from a host hrtimer and KVM never updates its
+ *    count_load_time: its phase cannot be read. get reports it with
+ *    elapsed_known = 0 and elapsed_ns = 0 (a consumer restarts the period
+ *    there). Counters 1 and 2 are exact.
+ *  - KVM_SET_PIT2 reloads every counter at the time of the call (it
+ *    restarts counter 0's timer and overwrites count_load_time): after set,
+ *    every counter starts a fresh count of `count`, whatever elapsed_ns
+ *    said. The next IRQ0 comes one full period after the set, and a
+ *    one-shot (mode 0/4) counter 0 that had expired fires once more.
+ */
+typedef struct vmm_pit_channel {
+   uint32_t count;         /* initial count the counter runs with, 1-65536
+                              (a written 0 is 65536) */
+   uint16_t latched_count; /* the output latch (counter latch command) */
+   uint8_t count_latched;  /* 0, or VMM_PIT_RW_* of the latched byte(s) still
+                              to read: LSB, MSB, WORD0 (both) */
+   uint8_t status_latched; /* read-back status latched and unread */
+   uint8_t status;         /* the latched status byte */
+   uint8_t read_state;     /* VMM_PIT_RW_*: next byte of an unlatched read */
+   uint8_t write_state;    /* VMM_PIT_RW_*: next byte of a count write */
+   uint8_t write_latch;    /* the LSB written when write_state is WORD1 */
+   uint8_t rw_mode;        /* VMM_PIT_RW_LSB/MSB/WORD0 of the control word */
+   uint8_t mode;           /* 0-5, or VMM_PIT_MODE_NONE */
+   uint8_t bcd;            /* control word BCD bit (KVM counts in binary) */
+   uint8_t gate;           /* gate input level (counters 0, 1: always 1;
+                              counter 2: port 0x61 bit 0) */
+   uint8_t elapsed_known;  /* 1: elapsed_ns is the counter's phase; 0: the
+                              monitor cannot tell (KVM counter 0) or the
+                              counter does not count (MODE_NONE); set treats
+                              0 as elapsed_ns = 0 */
+   uint64_t elapsed_ns;    /* see "Time" above */
+} vmm_pit_channel;
+
+#define VMM_PIT_SPEAKER_DATA_ON 0x2u  /* port 0x61 bit 1 (KVM_PIT_FLAGS_SPEAKER_DATA_ON) */
+#define VMM_PIT_HPET_LEGACY     0x1u  /* HPET legacy replacement: counter 0
+                                         raises nothing (KVM_PIT_FLAGS_HPET_LEGACY) */
+
+typedef struct vmm_pit_state {
+   vmm_pit_channel ch[3];
+   uint32_t flags;         /* VMM_PIT_SPEAKER_DATA_ON | VMM_PIT_HPET_LEGACY */
+} vmm_pit_state;
+
+int vmm_vm_get_irqchip(vmm_vm *vm, vmm_irqchip_state *s);
+int vmm_vm_set_irqchip(vmm_vm *vm, const vmm_irqchip_state *s);
+int vmm_vm_get_pit(vmm_vm *vm, vmm_pit_state *s);
+int vmm_vm_set_pit(vmm_vm *vm, const vmm_pit_state *s);
+
 /* A userspace irqchip event may be pending for the vCPU (see
  * vmm_irqchip_ops): it looks at the next instruction boundary, waking from
  * HLT or wait-for-SIPI. Any thread, lock-free, async-signal-safe. The _vm_

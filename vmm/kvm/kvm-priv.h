@@ -75,6 +75,12 @@ int kvm_set_debugregs(vmm_vcpu *cpu, const vmm_debugregs *d);
 int kvm_set_cpuid(vmm_vcpu *cpu, const vmm_cpuid_entry *e, unsigned n);
 int kvm_get_cpuid(vmm_vcpu *cpu, vmm_cpuid_entry *e, unsigned max, unsigned *n);
 
+/* kvm-irqchip.c: the in-kernel PIC/IOAPIC and PIT state. */
+int kvm_get_irqchip(vmm_vm *vm, vmm_irqchip_state *s);
+int kvm_set_irqchip(vmm_vm *vm, const vmm_irqchip_state *s);
+int kvm_get_pit(vmm_vm *vm, vmm_pit_state *s);
+int kvm_set_pit(vmm_vm *vm, const vmm_pit_state *s);
+
 /* ioctl that retries on EINTR and returns -errno on failure. */
 int kvm_ioctl(int fd, unsigned long req, void *arg);
 

@@ -33,7 +33,7 @@
 
 extern const uint8_t kvmtest_guest_start[], kvmtest_guest_end[];
 extern const uint8_t kvmtest_user_loop[], kvmtest_state[], kvmtest_cpuid[], kvmtest_irq[],
-                     kvmtest_strio[];
+                     kvmtest_strio[], kvmtest_intc[];
 extern const uint8_t kvmtest_vec_0x02[], kvmtest_vec_0x23[], kvmtest_vec_0x40[],
                      kvmtest_vec_0x41[];
 

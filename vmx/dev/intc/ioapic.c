@@ -24,13 +24,13 @@
 #include <pthread.h>
 #include <string.h>
 
-#define RE_LOGICAL  (1ull << 11)
-#define RE_STATUS   (1ull << 12)
-#define RE_POLARITY (1ull << 13)
-#define RE_RIRR     (1ull << 14)
-#define RE_LEVEL    (1ull << 15)
-#define RE_MASK     (1ull << 16)
-#define RE_WRITABLE 0xff0000000001afffull
+#define RE_LOGICAL  IOAPIC_RE_LOGICAL
+#define RE_STATUS   IOAPIC_RE_STATUS
+#define RE_POLARITY IOAPIC_RE_POLARITY
+#define RE_RIRR     IOAPIC_RE_RIRR
+#define RE_LEVEL    IOAPIC_RE_LEVEL
+#define RE_MASK     IOAPIC_RE_MASK
+#define RE_WRITABLE IOAPIC_RE_WRITABLE
 
 struct intc_ioapic {
    pthread_mutex_t lock;
@@ -276,59 +276,41 @@ ioapic_connect(intc_ioapic *io, lapic_bus *bus)
    pthread_mutex_unlock(&io->lock);
 }
 
-/* ---- checkpoint */
+/* ---- state and checkpoint */
 
 void
-ioapic_save(intc_ioapic *io, ckpt_writer *w)
+ioapic_get_state(intc_ioapic *io, ioapic_state *st)
 {
-   uint8_t tab[IOAPIC_PINS * 8];
    pthread_mutex_lock(&io->lock);
-   for (unsigned i = 0; i < IOAPIC_PINS; i++) {
-      for (unsigned b = 0; b < 8; b++) {
-         tab[i * 8 + b] = (uint8_t)(io->redir[i] >> (8 * b));
-      }
-   }
-   ckpt_put_u8(w, "id", io->id);
-   ckpt_put_u8(w, "regsel", io->regsel);
-   ckpt_put_u32(w, "lines", io->lines);
-   ckpt_put_bytes(w, "redir", tab, sizeof tab);
+   st->id = io->id;
+   st->regsel = io->regsel;
+   st->lines = io->lines;
+   memcpy(st->redir, io->redir, sizeof st->redir);
    pthread_mutex_unlock(&io->lock);
 }
 
-bool
-ioapic_restore(intc_ioapic *io, ckpt_reader *r, char **err)
+void
+ioapic_reset_state(ioapic_state *st)
 {
-   uint8_t id = 0, regsel = 0;
-   uint32_t lines = 0;
-   uint64_t redir[IOAPIC_PINS];
-   uint8_t tab[IOAPIC_PINS * 8];
+   memset(st, 0, sizeof *st);
    for (unsigned i = 0; i < IOAPIC_PINS; i++) {
-      redir[i] = RE_MASK;
+      st->redir[i] = RE_MASK;
    }
-   ckpt_get_u8(r, "id", &id);
-   ckpt_get_u8(r, "regsel", &regsel);
-   ckpt_get_u32(r, "lines", &lines);
-   if (ckpt_get_bytes(r, "redir", tab, sizeof tab)) {
-      for (unsigned i = 0; i < IOAPIC_PINS; i++) {
-         redir[i] = 0;
-         for (unsigned b = 0; b < 8; b++) {
-            redir[i] |= (uint64_t)tab[i * 8 + b] << (8 * b);
-         }
-      }
-   }
-   if (ckpt_reader_error(r)) {
-      return false;
-   }
+}
+
+bool
+ioapic_set_state(intc_ioapic *io, const ioapic_state *st, char **err)
+{
    const char *bad = NULL;
-   if (id > 0xf) {
+   if (st->id > 0xf) {
       bad = "id";
-   } else if (lines >> IOAPIC_PINS) {
+   } else if (st->lines >> IOAPIC_PINS) {
       bad = "lines";
    }
    for (unsigned i = 0; i < IOAPIC_PINS && !bad; i++) {
-      if (redir[i] & ~(RE_WRITABLE | RE_RIRR)) {
+      if (st->redir[i] & ~(RE_WRITABLE | RE_RIRR)) {
          bad = "redir";
-      } else if ((redir[i] & RE_RIRR) && !(redir[i] & RE_LEVEL)) {
+      } else if ((st->redir[i] & RE_RIRR) && !(st->redir[i] & RE_LEVEL)) {
          bad = "redir";
       }
    }
@@ -338,12 +320,52 @@ ioapic_restore(intc_ioapic *io, ckpt_reader *r, char **err)
       return false;
    }
    pthread_mutex_lock(&io->lock);
-   io->id = id;
-   io->regsel = regsel;
-   io->lines = lines;
-   memcpy(io->redir, redir, sizeof redir);
+   io->id = st->id;
+   io->regsel = st->regsel;
+   io->lines = st->lines;
+   memcpy(io->redir, st->redir, sizeof io->redir);
    pthread_mutex_unlock(&io->lock);
    return true;
+}
+
+void
+ioapic_save(intc_ioapic *io, ckpt_writer *w)
+{
+   ioapic_state st;
+   uint8_t tab[IOAPIC_PINS * 8];
+   ioapic_get_state(io, &st);
+   for (unsigned i = 0; i < IOAPIC_PINS; i++) {
+      for (unsigned b = 0; b < 8; b++) {
+         tab[i * 8 + b] = (uint8_t)(st.redir[i] >> (8 * b));
+      }
+   }
+   ckpt_put_u8(w, "id", st.id);
+   ckpt_put_u8(w, "regsel", st.regsel);
+   ckpt_put_u32(w, "lines", st.lines);
+   ckpt_put_bytes(w, "redir", tab, sizeof tab);
+}
+
+bool
+ioapic_restore(intc_ioapic *io, ckpt_reader *r, char **err)
+{
+   ioapic_state st;
+   uint8_t tab[IOAPIC_PINS * 8];
+   ioapic_reset_state(&st);
+   ckpt_get_u8(r, "id", &st.id);
+   ckpt_get_u8(r, "regsel", &st.regsel);
+   ckpt_get_u32(r, "lines", &st.lines);
+   if (ckpt_get_bytes(r, "redir", tab, sizeof tab)) {
+      for (unsigned i = 0; i < IOAPIC_PINS; i++) {
+         st.redir[i] = 0;
+         for (unsigned b = 0; b < 8; b++) {
+            st.redir[i] |= (uint64_t)tab[i * 8 + b] << (8 * b);
+         }
+      }
+   }
+   if (ckpt_reader_error(r)) {
+      return false;
+   }
+   return ioapic_set_state(io, &st, err);
 }
 
 /* ---- device descriptor */

@@ -44,6 +44,31 @@ void ioapic_mmio_write(intc_ioapic *io, uint64_t off, unsigned size, uint64_t va
 /* The redirection table entry of pin (tests, debugging). */
 uint64_t ioapic_redir(intc_ioapic *io, unsigned pin);
 
+/* Redirection entry bits. */
+#define IOAPIC_RE_LOGICAL  (1ull << 11)
+#define IOAPIC_RE_STATUS   (1ull << 12)   /* delivery status: always idle here */
+#define IOAPIC_RE_POLARITY (1ull << 13)
+#define IOAPIC_RE_RIRR     (1ull << 14)
+#define IOAPIC_RE_LEVEL    (1ull << 15)
+#define IOAPIC_RE_MASK     (1ull << 16)
+#define IOAPIC_RE_WRITABLE 0xff0000000001afffull   /* what the guest can set */
+
+/* The state exactly as the checkpoint items hold it (ioapic_save writes
+ * these, ioapic_restore reads them): for converters of other IOAPIC
+ * representations (kvm-irqchip.c). */
+typedef struct ioapic_state {
+   uint8_t id;           /* 0-15 */
+   uint8_t regsel;
+   uint32_t lines;       /* pin levels as driven (bits 0-23) */
+   uint64_t redir[IOAPIC_PINS];   /* IOAPIC_RE_WRITABLE and remote IRR bits */
+} ioapic_state;
+
+/* set checks every field as ioapic_restore does (false with *err, nothing
+ * changed), then loads them; it sends nothing. reset_state: power-on. */
+void ioapic_get_state(intc_ioapic *io, ioapic_state *st);
+bool ioapic_set_state(intc_ioapic *io, const ioapic_state *st, char **err);
+void ioapic_reset_state(ioapic_state *st);
+
 void ioapic_save(intc_ioapic *io, ckpt_writer *w);
 bool ioapic_restore(intc_ioapic *io, ckpt_reader *r, char **err);
 

@@ -29,16 +29,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ICW1_IC4  0x01
-#define ICW1_SNGL 0x02
-#define ICW1_LTIM 0x08
-#define ICW4_AEOI 0x02
-#define ICW4_SFNM 0x10
+#define ICW1_IC4  PIC_ICW1_IC4
+#define ICW1_SNGL PIC_ICW1_SNGL
+#define ICW1_LTIM PIC_ICW1_LTIM
+#define ICW4_AEOI PIC_ICW4_AEOI
+#define ICW4_SFNM PIC_ICW4_SFNM
 
-#define FLAG_SMM   0x01
-#define FLAG_RIS   0x02
-#define FLAG_POLL  0x04
-#define FLAG_RAEOI 0x08
+#define FLAG_SMM   PIC_FLAG_SMM
+#define FLAG_RIS   PIC_FLAG_RIS
+#define FLAG_POLL  PIC_FLAG_POLL
+#define FLAG_RAEOI PIC_FLAG_RAEOI
 
 static const uint8_t elcr_mask[2] = { 0xf8, 0xde };
 
@@ -503,62 +503,57 @@ pic_reset(intc_pic *pic)
    pthread_mutex_unlock(&pic->lock);
 }
 
-/* ---- checkpoint */
+/* ---- state and checkpoint */
 
 static const char *const chip_name[2] = { "master", "slave" };
 
+static void
+state_of(pic_chip_state *st, const pic_chip *c)
+{
+   *st = (pic_chip_state){
+      .irr = c->irr, .isr = c->isr, .imr = c->imr, .elcr = c->elcr, .lines = c->lines,
+      .init_state = c->init_state, .icw1 = c->icw1, .icw2 = c->base, .icw3 = c->icw3,
+      .icw4 = c->icw4, .lowest = c->lowest, .flags = c->flags,
+   };
+}
+
+static void
+chip_of(pic_chip *c, const pic_chip_state *st)
+{
+   *c = (pic_chip){
+      .irr = st->irr, .isr = st->isr, .imr = st->imr, .elcr = st->elcr, .lines = st->lines,
+      .init_state = st->init_state, .icw1 = st->icw1, .base = st->icw2, .icw3 = st->icw3,
+      .icw4 = st->icw4, .lowest = st->lowest, .flags = st->flags,
+   };
+}
+
 void
-pic_save(intc_pic *pic, ckpt_writer *w)
+pic_get_state(intc_pic *pic, pic_chip_state st[2])
 {
    pthread_mutex_lock(&pic->lock);
-   for (int i = 0; i < 2; i++) {
-      const pic_chip *c = &pic->c[i];
-      char t[32];
-#define PUT(name, v) (snprintf(t, sizeof t, "%s.%s", chip_name[i], name), ckpt_put_u8(w, t, v))
-      PUT("irr", c->irr);
-      PUT("isr", c->isr);
-      PUT("imr", c->imr);
-      PUT("elcr", c->elcr);
-      PUT("lines", c->lines);
-      PUT("init", c->init_state);
-      PUT("icw1", c->icw1);
-      PUT("icw2", c->base);
-      PUT("icw3", c->icw3);
-      PUT("icw4", c->icw4);
-      PUT("lowest", c->lowest);
-      PUT("flags", c->flags);
-#undef PUT
-   }
+   state_of(&st[0], &pic->c[0]);
+   state_of(&st[1], &pic->c[1]);
    pthread_mutex_unlock(&pic->lock);
 }
 
-bool
-pic_restore(intc_pic *pic, ckpt_reader *r, char **err)
+void
+pic_reset_state(pic_chip_state st[2])
 {
-   pic_chip n[2];
+   pic_chip c;
+   chip_reset(&c);
+   state_of(&st[0], &c);
+   state_of(&st[1], &c);
+}
+
+bool
+pic_set_state(intc_pic *pic, const pic_chip_state st[2], char **err)
+{
    for (int i = 0; i < 2; i++) {
-      pic_chip *c = &n[i];
-      chip_reset(c);
-      char t[32];
-#define GET(name, field) (snprintf(t, sizeof t, "%s.%s", chip_name[i], name), \
-                          ckpt_get_u8(r, t, &c->field))
-      GET("irr", irr);
-      GET("isr", isr);
-      GET("imr", imr);
-      GET("elcr", elcr);
-      GET("lines", lines);
-      GET("init", init_state);
-      GET("icw1", icw1);
-      GET("icw2", base);
-      GET("icw3", icw3);
-      GET("icw4", icw4);
-      GET("lowest", lowest);
-      GET("flags", flags);
-#undef GET
+      const pic_chip_state *c = &st[i];
       const char *bad = NULL;
       if (c->init_state > 3) {
          bad = "init";
-      } else if (c->base & 7) {
+      } else if (c->icw2 & 7) {
          bad = "icw2";
       } else if (c->icw4 & ~0x1f) {
          bad = "icw4";
@@ -577,17 +572,69 @@ pic_restore(intc_pic *pic, ckpt_reader *r, char **err)
          return false;
       }
    }
-   if (ckpt_reader_error(r)) {
-      return false;
-   }
    pthread_mutex_lock(&pic->lock);
-   pic->c[0] = n[0];
-   pic->c[1] = n[1];
+   chip_of(&pic->c[0], &st[0]);
+   chip_of(&pic->c[1], &st[1]);
    /* The LAPICs restore their LINT0 level themselves: no callback. */
    chip_set_line(&pic->c[0], 2, chip_best(&pic->c[1], false) >= 0);
    __atomic_store_n(&pic->out, chip_best(&pic->c[0], true) >= 0, __ATOMIC_SEQ_CST);
    pthread_mutex_unlock(&pic->lock);
    return true;
+}
+
+void
+pic_save(intc_pic *pic, ckpt_writer *w)
+{
+   pic_chip_state st[2];
+   pic_get_state(pic, st);
+   for (int i = 0; i < 2; i++) {
+      const pic_chip_state *c = &st[i];
+      char t[32];
+#define PUT(name, v) (snprintf(t, sizeof t, "%s.%s", chip_name[i], name), ckpt_put_u8(w, t, v))
+      PUT("irr", c->irr);
+      PUT("isr", c->isr);
+      PUT("imr", c->imr);
+      PUT("elcr", c->elcr);
+      PUT("lines", c->lines);
+      PUT("init", c->init_state);
+      PUT("icw1", c->icw1);
+      PUT("icw2", c->icw2);
+      PUT("icw3", c->icw3);
+      PUT("icw4", c->icw4);
+      PUT("lowest", c->lowest);
+      PUT("flags", c->flags);
+#undef PUT
+   }
+}
+
+bool
+pic_restore(intc_pic *pic, ckpt_reader *r, char **err)
+{
+   pic_chip_state n[2];
+   pic_reset_state(n);
+   for (int i = 0; i < 2; i++) {
+      pic_chip_state *c = &n[i];
+      char t[32];
+#define GET(name, field) (snprintf(t, sizeof t, "%s.%s", chip_name[i], name), \
+                          ckpt_get_u8(r, t, &c->field))
+      GET("irr", irr);
+      GET("isr", isr);
+      GET("imr", imr);
+      GET("elcr", elcr);
+      GET("lines", lines);
+      GET("init", init_state);
+      GET("icw1", icw1);
+      GET("icw2", icw2);
+      GET("icw3", icw3);
+      GET("icw4", icw4);
+      GET("lowest", lowest);
+      GET("flags", flags);
+#undef GET
+   }
+   if (ckpt_reader_error(r)) {
+      return false;
+   }
+   return pic_set_state(pic, n, err);
 }
 
 /* ---- device descriptor */

@@ -46,6 +46,39 @@ void pic_set_output_fn(intc_pic *pic, pic_output_fn fn, void *opaque);
 uint8_t pic_port_read(intc_pic *pic, uint16_t port);
 void pic_port_write(intc_pic *pic, uint16_t port, uint8_t val);
 
+/* The pair's state exactly as its checkpoint items hold it (pic_save
+ * writes these, pic_restore reads them): for converters of other PIC
+ * representations (the KVM monitor's in-kernel PIC, kvm-irqchip.c). */
+typedef struct pic_chip_state {
+   uint8_t irr, isr, imr, elcr;
+   uint8_t lines;        /* input line levels (IR2 of the master: the slave's INT) */
+   uint8_t init_state;   /* 0 ready, 1 ICW2 next, 2 ICW3 next, 3 ICW4 next */
+   uint8_t icw1;         /* as written (0 before the first ICW1) */
+   uint8_t icw2;         /* vector base (bits 7:3) */
+   uint8_t icw3, icw4;   /* as written (ICW4 bits 4:0) */
+   uint8_t lowest;       /* the IR with the lowest priority */
+   uint8_t flags;        /* PIC_FLAG_* */
+} pic_chip_state;
+
+#define PIC_ICW1_IC4  0x01
+#define PIC_ICW1_SNGL 0x02
+#define PIC_ICW1_LTIM 0x08
+#define PIC_ICW4_AEOI 0x02
+#define PIC_ICW4_SFNM 0x10
+#define PIC_FLAG_SMM   0x01   /* special mask mode */
+#define PIC_FLAG_RIS   0x02   /* OCW3 reads ISR */
+#define PIC_FLAG_POLL  0x04   /* poll command pending */
+#define PIC_FLAG_RAEOI 0x08   /* rotate in automatic EOI mode */
+
+/* st[0] master, st[1] slave. set checks every field as pic_restore does
+ * (false with *err, nothing changed), then loads them; the master's IR2
+ * input follows the slave, and, as after a restore, the output callback is
+ * not called (the LAPICs restore their LINT0 level from their own section).
+ * reset_state: power-on. */
+void pic_get_state(intc_pic *pic, pic_chip_state st[2]);
+bool pic_set_state(intc_pic *pic, const pic_chip_state st[2], char **err);
+void pic_reset_state(pic_chip_state st[2]);
+
 void pic_save(intc_pic *pic, ckpt_writer *w);
 bool pic_restore(intc_pic *pic, ckpt_reader *r, char **err);
 

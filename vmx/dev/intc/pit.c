@@ -585,80 +585,76 @@ pit_reset(intc_pit *pit)
    pthread_mutex_unlock(&pit->lock);
 }
 
-/* ---- checkpoint */
-
-#define TAG(name) (snprintf(t, sizeof t, "c%u.%s", i, name), t)
+/* ---- state and checkpoint */
 
 void
-pit_save(intc_pit *pit, ckpt_writer *w)
+pit_reset_state(pit_state *st)
+{
+   memset(st, 0, sizeof *st);
+   for (unsigned i = 0; i < 3; i++) {
+      pit_counter_state *c = &st->c[i];
+      c->rw = 3;
+      c->cr = c->n = 65536;
+      c->flags = (uint8_t)(PIT_CF_NULL_COUNT | (i != 2 ? PIT_CF_GATE : 0));
+   }
+}
+
+void
+pit_get_state(intc_pit *pit, pit_state *st)
 {
    pthread_mutex_lock(&pit->lock);
    uint64_t now = now_tick(pit);
-   ckpt_put_u8(w, "port61", pit->port61);
+   st->port61 = pit->port61;
    for (unsigned i = 0; i < 3; i++) {
-      pit_counter copy = pit->c[i], *c = &copy;   /* saving changes nothing */
-      char t[32];
+      pit_counter copy = pit->c[i], *c = &copy;   /* reading changes nothing */
       advance(c, now);
-      uint8_t flags = (uint8_t)(c->status_latched | c->null_count << 1 | c->have_count << 2 |
-                                c->gate << 3 | c->armed << 4 | c->paused << 5 |
-                                c->has_next << 6);
-      ckpt_put_u8(w, TAG("mode"), c->mode);
-      ckpt_put_u8(w, TAG("bcd"), c->bcd);
-      ckpt_put_u8(w, TAG("rw"), c->rw);
-      ckpt_put_u8(w, TAG("wstate"), c->wstate);
-      ckpt_put_u8(w, TAG("rstate"), c->rstate);
-      ckpt_put_u8(w, TAG("lsb"), c->lsb);
-      ckpt_put_u32(w, TAG("cr"), c->cr);
-      ckpt_put_u32(w, TAG("n"), c->n);
-      ckpt_put_u16(w, TAG("latch"), c->latch);
-      ckpt_put_u8(w, TAG("latch_left"), c->latch_left);
-      ckpt_put_u8(w, TAG("status"), c->status);
-      ckpt_put_u8(w, TAG("flags"), flags);
-      ckpt_put_u64(w, TAG("elapsed"), c->armed ? elapsed(c, now) : 0);
-      ckpt_put_u64(w, TAG("next_in"), c->has_next ? c->next_at - now : 0);
-      ckpt_put_u16(w, TAG("hold"), c->hold);
+      st->c[i] = (pit_counter_state){
+         .mode = c->mode, .bcd = c->bcd, .rw = c->rw,
+         .wstate = c->wstate, .rstate = c->rstate, .lsb = c->lsb,
+         .cr = c->cr, .n = c->n, .latch = c->latch, .latch_left = c->latch_left,
+         .status = c->status,
+         .flags = (uint8_t)(c->status_latched * PIT_CF_STATUS_LATCHED |
+                            c->null_count * PIT_CF_NULL_COUNT |
+                            c->have_count * PIT_CF_HAVE_COUNT | c->gate * PIT_CF_GATE |
+                            c->armed * PIT_CF_ARMED | c->paused * PIT_CF_PAUSED |
+                            c->has_next * PIT_CF_HAS_NEXT),
+         .elapsed = c->armed ? elapsed(c, now) : 0,
+         .next_in = c->has_next ? c->next_at - now : 0,
+         .hold = c->hold,
+      };
    }
    pthread_mutex_unlock(&pit->lock);
 }
 
 bool
-pit_restore(intc_pit *pit, ckpt_reader *r, char **err)
+pit_set_state(intc_pit *pit, const pit_state *st, char **err)
 {
    pit_counter n[3];
-   uint8_t port61 = 0;
-   uint64_t el[3] = { 0 }, next_in[3] = { 0 };
    const char *bad = NULL;
    unsigned i;
-   ckpt_get_u8(r, "port61", &port61);
    for (i = 0; i < 3 && !bad; i++) {
+      const pit_counter_state *s = &st->c[i];
       pit_counter *c = &n[i];
-      char t[32];
-      uint8_t flags = (uint8_t)(1 << 1 | (i != 2) << 3);
       memset(c, 0, sizeof *c);
-      c->rw = 3;
-      c->cr = c->n = 65536;
-      ckpt_get_u8(r, TAG("mode"), &c->mode);
-      ckpt_get_u8(r, TAG("bcd"), &c->bcd);
-      ckpt_get_u8(r, TAG("rw"), &c->rw);
-      ckpt_get_u8(r, TAG("wstate"), &c->wstate);
-      ckpt_get_u8(r, TAG("rstate"), &c->rstate);
-      ckpt_get_u8(r, TAG("lsb"), &c->lsb);
-      ckpt_get_u32(r, TAG("cr"), &c->cr);
-      ckpt_get_u32(r, TAG("n"), &c->n);
-      ckpt_get_u16(r, TAG("latch"), &c->latch);
-      ckpt_get_u8(r, TAG("latch_left"), &c->latch_left);
-      ckpt_get_u8(r, TAG("status"), &c->status);
-      ckpt_get_u8(r, TAG("flags"), &flags);
-      ckpt_get_u64(r, TAG("elapsed"), &el[i]);
-      ckpt_get_u64(r, TAG("next_in"), &next_in[i]);
-      ckpt_get_u16(r, TAG("hold"), &c->hold);
-      c->status_latched = flags & 1;
-      c->null_count = flags >> 1 & 1;
-      c->have_count = flags >> 2 & 1;
-      c->gate = flags >> 3 & 1;
-      c->armed = flags >> 4 & 1;
-      c->paused = flags >> 5 & 1;
-      c->has_next = flags >> 6 & 1;
+      c->mode = s->mode;
+      c->bcd = s->bcd;
+      c->rw = s->rw;
+      c->wstate = s->wstate;
+      c->rstate = s->rstate;
+      c->lsb = s->lsb;
+      c->cr = s->cr;
+      c->n = s->n;
+      c->latch = s->latch;
+      c->latch_left = s->latch_left;
+      c->status = s->status;
+      c->hold = s->hold;
+      c->status_latched = s->flags & PIT_CF_STATUS_LATCHED;
+      c->null_count = (s->flags & PIT_CF_NULL_COUNT) != 0;
+      c->have_count = (s->flags & PIT_CF_HAVE_COUNT) != 0;
+      c->gate = (s->flags & PIT_CF_GATE) != 0;
+      c->armed = (s->flags & PIT_CF_ARMED) != 0;
+      c->paused = (s->flags & PIT_CF_PAUSED) != 0;
+      c->has_next = (s->flags & PIT_CF_HAS_NEXT) != 0;
       if (c->mode > 5) {
          bad = "mode";
       } else if (c->bcd > 1) {
@@ -671,39 +667,96 @@ pit_restore(intc_pit *pit, ckpt_reader *r, char **err)
          bad = "latch_left";
       } else if (c->cr < 1 || c->cr > 65536 || c->n < 1 || c->n > 65536) {
          bad = "count";
-      } else if (flags & 0x80) {
+      } else if (s->flags & 0x80) {
          bad = "flags";
-      } else if (c->gate != (i == 2 ? (port61 & 1) : 1)) {
+      } else if (c->gate != (i == 2 ? (st->port61 & 1) : 1)) {
          bad = "gate";
       } else if ((c->paused || c->has_next) && !c->armed) {
          bad = "flags";
       }
-   }
-   if (ckpt_reader_error(r)) {
-      return false;
-   }
-   if (!bad && (port61 & ~0xfu)) {
-      *err = g_strdup_printf("checkpoint section %s: item 'port61' has an invalid value",
-                             vmx_dev_pit.name);
-      return false;
    }
    if (bad) {
       *err = g_strdup_printf("checkpoint section %s: counter %u has an invalid %s",
                              vmx_dev_pit.name, i - 1, bad);
       return false;
    }
+   if (st->port61 & ~0xfu) {
+      *err = g_strdup_printf("checkpoint section %s: item 'port61' has an invalid value",
+                             vmx_dev_pit.name);
+      return false;
+   }
    pthread_mutex_lock(&pit->lock);
    uint64_t now = now_tick(pit);
    for (i = 0; i < 3; i++) {
-      n[i].load_tick = now - el[i];
-      n[i].frozen = el[i];
-      n[i].next_at = now + next_in[i];
+      n[i].load_tick = now - st->c[i].elapsed;
+      n[i].frozen = st->c[i].elapsed;
+      n[i].next_at = now + st->c[i].next_in;
       pit->c[i] = n[i];
    }
-   pit->port61 = port61;
+   pit->port61 = st->port61;
    schedule(pit, now);
    pthread_mutex_unlock(&pit->lock);
    return true;
+}
+
+#define TAG(name) (snprintf(t, sizeof t, "c%u.%s", i, name), t)
+
+void
+pit_save(intc_pit *pit, ckpt_writer *w)
+{
+   pit_state st;
+   pit_get_state(pit, &st);
+   ckpt_put_u8(w, "port61", st.port61);
+   for (unsigned i = 0; i < 3; i++) {
+      const pit_counter_state *c = &st.c[i];
+      char t[32];
+      ckpt_put_u8(w, TAG("mode"), c->mode);
+      ckpt_put_u8(w, TAG("bcd"), c->bcd);
+      ckpt_put_u8(w, TAG("rw"), c->rw);
+      ckpt_put_u8(w, TAG("wstate"), c->wstate);
+      ckpt_put_u8(w, TAG("rstate"), c->rstate);
+      ckpt_put_u8(w, TAG("lsb"), c->lsb);
+      ckpt_put_u32(w, TAG("cr"), c->cr);
+      ckpt_put_u32(w, TAG("n"), c->n);
+      ckpt_put_u16(w, TAG("latch"), c->latch);
+      ckpt_put_u8(w, TAG("latch_left"), c->latch_left);
+      ckpt_put_u8(w, TAG("status"), c->status);
+      ckpt_put_u8(w, TAG("flags"), c->flags);
+      ckpt_put_u64(w, TAG("elapsed"), c->elapsed);
+      ckpt_put_u64(w, TAG("next_in"), c->next_in);
+      ckpt_put_u16(w, TAG("hold"), c->hold);
+   }
+}
+
+bool
+pit_restore(intc_pit *pit, ckpt_reader *r, char **err)
+{
+   pit_state st;
+   pit_reset_state(&st);
+   ckpt_get_u8(r, "port61", &st.port61);
+   for (unsigned i = 0; i < 3; i++) {
+      pit_counter_state *c = &st.c[i];
+      char t[32];
+      ckpt_get_u8(r, TAG("mode"), &c->mode);
+      ckpt_get_u8(r, TAG("bcd"), &c->bcd);
+      ckpt_get_u8(r, TAG("rw"), &c->rw);
+      ckpt_get_u8(r, TAG("wstate"), &c->wstate);
+      ckpt_get_u8(r, TAG("rstate"), &c->rstate);
+      ckpt_get_u8(r, TAG("lsb"), &c->lsb);
+      ckpt_get_u32(r, TAG("cr"), &c->cr);
+      ckpt_get_u32(r, TAG("n"), &c->n);
+      ckpt_get_u16(r, TAG("latch"), &c->latch);
+      ckpt_get_u8(r, TAG("latch_left"), &c->latch_left);
+      ckpt_get_u8(r, TAG("status"), &c->status);
+      ckpt_get_u8(r, TAG("flags"), &c->flags);
+      ckpt_get_u64(r, TAG("elapsed"), &c->elapsed);
+      ckpt_get_u64(r, TAG("next_in"), &c->next_in);
+      ckpt_get_u16(r, TAG("hold"), &c->hold);
+   }
+   if (ckpt_reader_error(r)) {
+      return false;
+   }
+   return pit_set_state(pit, &st, err);
 }
 
 #undef TAG
