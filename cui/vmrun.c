@@ -16,6 +16,7 @@
  * Errors go to stderr as "Error: reason" and exit 1 (2 for bad usage).
  */
 #include "cui/vmclient.h"
+#include "vmx/config.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -190,7 +191,10 @@ cmd_get_state(const char *path)
    vmclient *c = vmclient_connect(abs, 5000, &err);
    g_free(err);
    if (!c) {
-      printf("poweredOff\n");
+      /* No vmx runs it: suspended when its state waits beside it. */
+      char *vmss = vmxcfg_suspend_path(abs);
+      printf("%s\n", g_file_test(vmss, G_FILE_TEST_EXISTS) ? "suspended" : "poweredOff");
+      g_free(vmss);
    } else {
       char *st = vmclient_get(c, "/vm/runtime/powerState");
       printf("%s\n", st ? st : "poweredOff");

@@ -461,3 +461,13 @@ vmxcfg_save(const vmxcfg *c, const char *path, char **err)
    g_free(text);
    return r;
 }
+
+char *
+vmxcfg_suspend_path(const char *vmx_path)
+{
+   size_t n = strlen(vmx_path);
+   if (n > 4 && g_ascii_strcasecmp(vmx_path + n - 4, ".vmx") == 0) {
+      n -= 4;
+   }
+   return g_strdup_printf("%.*s.vmss", (int)n, vmx_path);
+}

@@ -51,4 +51,8 @@ int vmxcfg_save(const vmxcfg *cfg, const char *path, char **err);
 /* Escaping as VMware does it: '"', '|', '#' and control bytes as |XX. */
 char *vmxcfg_escape(const char *value);
 
+/* The suspended state beside a .vmx, named as VMware names it: "vm.vmx"
+ * -> "vm.vmss" (a path without the .vmx suffix gets ".vmss" added). */
+char *vmxcfg_suspend_path(const char *vmx_path);
+
 #endif

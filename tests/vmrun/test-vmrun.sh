@@ -65,7 +65,8 @@ check "unpause" poweredOn "$($VMRUN getState "$A")"
 $VMRUN reset "$A" hard
 check "reset keeps it on" poweredOn "$($VMRUN getState "$A")"
 out=$($VMRUN suspend "$A" 2>&1); rc=$?
-check "suspend without checkpoint support fails" 1 "$rc"
+check "suspend of an idle machine fails" 1 "$rc"
+contains "suspend of an idle machine says why" "runs no guest: there is no state to save" "$out"
 check "suspend failure leaves it running" poweredOn "$($VMRUN getState "$A")"
 pid=$(cat "$XDG_RUNTIME_DIR"/vmws/*.lock)
 $VMRUN stop "$A" hard; rc=$?

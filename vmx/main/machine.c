@@ -10,7 +10,12 @@
  * power transitions happen on one thread.
  */
 #include "vmx/main/machine.h"
+#include "mks/svga/svga.h"
+#include "vmx/ckpt/ckpt-cpu.h"
 #include "vmx/dev/intc/intc.h"
+#include "vmx/dev/intc/kvm-irqchip.h"
+#include "vmx/dev/intc/lapic.h"
+#include "vmx/dev/intc/pic.h"
 #include "vmx/main/machine-guest.h"
 #include "vmx/vmxlog.h"
 
@@ -55,6 +60,7 @@ struct vmx_machine {
    vmx_machine_event_fn ev;
    void *ev_opaque;
    bool paused;
+   bool ram_from_file;            /* RAM is a checkpoint file's private mapping */
 };
 
 uint64_t
@@ -412,9 +418,9 @@ stop_monitor(vmx_machine *m)
    m->cpus = NULL;
 }
 
-vmx_machine *
-vmx_machine_create(const vmx_hw_config *hw, const vmxcfg *cfg, const char *vmx_dir,
-                   vmx_machine_event_fn ev, void *opaque, char **err)
+static vmx_machine *
+create(const vmx_hw_config *hw, const vmxcfg *cfg, const char *vmx_dir, vmx_machine_event_fn ev,
+       void *opaque, bool paused, char **err)
 {
    vmx_machine *m = g_new0(vmx_machine, 1);
    m->hw = *hw;
@@ -442,11 +448,34 @@ vmx_machine_create(const vmx_hw_config *hw, const vmxcfg *cfg, const char *vmx_d
    }
    vmxlog("Machine: %llu MB RAM (memfd), %u vCPU(s), guest: %s",
           (unsigned long long)hw->memsize_mb, hw->numvcpus, vmx_machine_guest_kind(m->guest));
-   if (!start_monitor(m, WANT_RUN, err)) {
+   m->paused = paused;
+   if (!start_monitor(m, paused ? WANT_PAUSE : WANT_RUN, err)) {
       vmx_machine_destroy(m);
       return NULL;
    }
+   if (paused) {
+      /* The vCPU threads park before running any guest code. */
+      pthread_mutex_lock(&m->lock);
+      while (m->parked < m->hw.numvcpus) {
+         pthread_cond_wait(&m->cond, &m->lock);
+      }
+      pthread_mutex_unlock(&m->lock);
+   }
    return m;
+}
+
+vmx_machine *
+vmx_machine_create(const vmx_hw_config *hw, const vmxcfg *cfg, const char *vmx_dir,
+                   vmx_machine_event_fn ev, void *opaque, char **err)
+{
+   return create(hw, cfg, vmx_dir, ev, opaque, false, err);
+}
+
+vmx_machine *
+vmx_machine_create_paused(const vmx_hw_config *hw, const vmxcfg *cfg, const char *vmx_dir,
+                          vmx_machine_event_fn ev, void *opaque, char **err)
+{
+   return create(hw, cfg, vmx_dir, ev, opaque, true, err);
 }
 
 void
@@ -535,6 +564,16 @@ vmx_machine_reset(vmx_machine *m, char **err)
        0) {
       memset(m->ram, 0, m->ram_size);
    }
+   if (m->ram_from_file) {
+      /* After a resume RAM was the checkpoint's private mapping: put the
+       * (now empty) memfd back under it. */
+      if (mmap(m->ram, m->ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED,
+               m->ram_fd, 0) == MAP_FAILED) {
+         *err = g_strdup_printf("cannot map guest memory again: %s", strerror(errno));
+         return -1;
+      }
+      m->ram_from_file = false;
+   }
    if (!m->guest) {
       return 0;
    }
@@ -548,4 +587,220 @@ bool
 vmx_machine_request_shutdown(vmx_machine *m)
 {
    return m->guest && vmx_machine_guest_power_button(m->guest);
+}
+
+/* ---- checkpoint
+ *
+ * A machine's checkpoint is these sections of a vmx/ckpt file:
+ *   machine     STATE  items memsizeMB (U64), numvcpus (U32), monitor (U8,
+ *                      the vmm_kind it was saved under: for the log)
+ *   cpuN        CPU    vmx/ckpt/ckpt-cpu.h, one per vCPU
+ *   devices     STATE  every device's section (vmx_platform_save)
+ *   ram         MEMORY guest RAM
+ *   svga.vram   MEMORY the SVGA device's VRAM BAR
+ *   svga.fifo   MEMORY its FIFO BAR
+ */
+
+#define CKPT_MACHINE_VERSION 1
+
+static bool
+svga_regions(vmx_machine *m, void **vram, uint64_t *vram_size, void **fifo, uint64_t *fifo_size)
+{
+   svga *sv = svga_get(vmx_machine_guest_platform(m->guest));
+   return sv && svga_bar_memory(sv, SVGA_BAR_VRAM, vram, vram_size) &&
+          svga_bar_memory(sv, SVGA_BAR_FIFO, fifo, fifo_size);
+}
+
+static bool
+add_state(ckpt_file_writer *w, const char *name, ckpt_file_kind kind, GBytes *b, char **err)
+{
+   gsize n;
+   const void *p = g_bytes_get_data(b, &n);
+   bool ok = ckpt_file_add_section(w, name, kind, p, n, err);
+   g_bytes_unref(b);
+   return ok;
+}
+
+bool
+vmx_machine_save(vmx_machine *m, ckpt_file_writer *w, ckpt_file_progress_fn progress, void *ud,
+                 char **err)
+{
+   if (!m->guest || !m->vm) {
+      *err = g_strdup("the machine runs no guest: there is no state to save");
+      return false;
+   }
+   if (!m->paused) {
+      *err = g_strdup("the machine must be paused to save its state");
+      return false;
+   }
+   ckpt_writer *mw = ckpt_writer_new("machine", CKPT_MACHINE_VERSION);
+   ckpt_put_u64(mw, "memsizeMB", m->hw.memsize_mb);
+   ckpt_put_u32(mw, "numvcpus", m->hw.numvcpus);
+   ckpt_put_u8(mw, "monitor", (uint8_t)m->mon.chosen);
+   if (!add_state(w, "machine", CKPT_FILE_STATE, ckpt_writer_finish(mw), err)) {
+      return false;
+   }
+   for (unsigned i = 0; i < m->hw.numvcpus; i++) {
+      char name[16];
+      GBytes *b = ckpt_cpu_save_section(m->cpus[i].cpu, err);
+      if (!b || !add_state(w, ckpt_cpu_section_name(i, name, sizeof name), CKPT_FILE_CPU, b, err)) {
+         return false;
+      }
+   }
+   GBytes *dev = vmx_platform_save(vmx_machine_guest_platform(m->guest));
+   if (m->mon.chosen == VMM_KIND_HARDWARE) {
+      /* KVM's in-kernel PIC, IOAPIC and PIT, as the sections the software
+       * monitor's userspace models write. */
+      GBytes *irq = intc_kvm_save(m->vm, err);
+      if (!irq) {
+         g_bytes_unref(dev);
+         return false;
+      }
+      GByteArray *all = g_bytes_unref_to_array(dev);
+      gsize n;
+      const void *p = g_bytes_get_data(irq, &n);
+      g_byte_array_append(all, p, (guint)n);
+      g_bytes_unref(irq);
+      dev = g_byte_array_free_to_bytes(all);
+   }
+   if (!add_state(w, "devices", CKPT_FILE_STATE, dev, err)) {
+      return false;
+   }
+   void *vram = NULL, *fifo = NULL;
+   uint64_t vram_size = 0, fifo_size = 0;
+   bool has_svga = svga_regions(m, &vram, &vram_size, &fifo, &fifo_size);
+   return ckpt_file_add_memory(w, "ram", m->ram, m->ram_size, progress, ud, err) &&
+          (!has_svga || (ckpt_file_add_memory(w, "svga.vram", vram, vram_size, NULL, NULL, err) &&
+                         ckpt_file_add_memory(w, "svga.fifo", fifo, fifo_size, NULL, NULL, err)));
+}
+
+/* The "machine" section must describe this machine. */
+static bool
+check_machine(vmx_machine *m, ckpt_file *f, char **err)
+{
+   size_t len;
+   const void *p = ckpt_file_section(f, "machine", CKPT_FILE_STATE, &len);
+   if (!p) {
+      *err = g_strdup("it has no 'machine' section");
+      return false;
+   }
+   size_t used;
+   ckpt_reader *r = ckpt_reader_new(p, len, &used, err);
+   if (!r) {
+      return false;
+   }
+   uint64_t mem = 0;
+   uint32_t ncpus = 0;
+   uint8_t mon = 0;
+   bool ok = ckpt_get_u64(r, "memsizeMB", &mem) && ckpt_get_u32(r, "numvcpus", &ncpus);
+   ckpt_get_u8(r, "monitor", &mon);
+   if (!ok || ckpt_reader_error(r)) {
+      *err = g_strdup_printf("its 'machine' section is incomplete%s%s",
+                             ckpt_reader_error(r) ? ": " : "",
+                             ckpt_reader_error(r) ? ckpt_reader_error(r) : "");
+   } else if (mem != m->hw.memsize_mb || ncpus != m->hw.numvcpus) {
+      *err = g_strdup_printf("it was saved with memsize = %llu and numvcpus = %u, but the "
+                             "configuration now says %llu and %u; set them back to resume",
+                             (unsigned long long)mem, ncpus,
+                             (unsigned long long)m->hw.memsize_mb, m->hw.numvcpus);
+      ok = false;
+   } else {
+      vmxlog("Checkpoint: saved under the %s monitor, resuming under the %s monitor",
+             vmm_kind_name((vmm_kind)mon), vmm_kind_name(m->mon.chosen));
+   }
+   ckpt_reader_free(r);
+   return ok && !*err;
+}
+
+bool
+vmx_machine_restore(vmx_machine *m, ckpt_file *f, ckpt_file_progress_fn progress, void *ud,
+                    char **err)
+{
+   *err = NULL;
+   if (!m->guest || !m->vm || !m->paused) {
+      *err = g_strdup("the machine must be created paused, with a guest, to resume");
+      return false;
+   }
+   if (!check_machine(m, f, err)) {
+      return false;
+   }
+   /* The vCPUs first (registers, MSRs and the TSC, LAPIC pages). */
+   size_t len;
+   for (unsigned i = 0; i < m->hw.numvcpus; i++) {
+      char name[16];
+      ckpt_cpu_section_name(i, name, sizeof name);
+      const void *p = ckpt_file_section(f, name, CKPT_FILE_CPU, &len);
+      if (!p) {
+         *err = g_strdup_printf("it has no '%s' section", name);
+         return false;
+      }
+      size_t used;
+      ckpt_reader *r = ckpt_reader_new(p, len, &used, err);
+      if (!r) {
+         return false;
+      }
+      char *why = NULL;
+      bool ok = ckpt_cpu_restore(m->cpus[i].cpu, r, &why);
+      ckpt_reader_free(r);
+      if (!ok) {
+         *err = g_strdup_printf("vCPU %u: %s", i, why);
+         g_free(why);
+         return false;
+      }
+   }
+   /* Then the devices: the interrupt controllers' sections (the LAPICs'
+    * timers among them) come after the vCPUs' LAPIC pages, which stop
+    * those timers; the other order lets a LAPIC timer fire in between and
+    * the page then drops its interrupt (a Linux guest's tick dies). */
+   const void *dev = ckpt_file_section(f, "devices", CKPT_FILE_STATE, &len);
+   if (!dev) {
+      *err = g_strdup("it has no 'devices' section");
+      return false;
+   }
+   if (!vmx_platform_restore(vmx_machine_guest_platform(m->guest), dev, len, err)) {
+      return false;
+   }
+   intc *ic = vmx_machine_guest_intc(m->guest);
+   if (m->mon.chosen == VMM_KIND_HARDWARE) {
+      /* The pic, ioapic and pit sections go to KVM's in-kernel chips (the
+       * platform skipped them: it has no such devices). */
+      if (!intc_kvm_restore(m->vm, dev, len, err)) {
+         return false;
+      }
+   } else if (ic) {
+      /* A file saved under KVM has no "lapic" section: the LAPICs' LINT0
+       * follows the restored PIC's output. */
+      lapic_bus_set_lint(intc_lapic_bus(ic), 0, pic_output(intc_get_pic(ic)));
+   }
+   void *vram = NULL, *fifo = NULL;
+   uint64_t vram_size = 0, fifo_size = 0;
+   if (svga_regions(m, &vram, &vram_size, &fifo, &fifo_size)) {
+      ckpt_file_memory_info mi;
+      if (!ckpt_file_memory(f, "svga.vram", &mi) || mi.size != vram_size ||
+          !ckpt_file_memory(f, "svga.fifo", &mi) || mi.size != fifo_size) {
+         *err = g_strdup("its SVGA memory does not match the device (svga.vramSize changed?)");
+         return false;
+      }
+      if (!ckpt_file_restore_memory(f, "svga.vram", vram, vram_size, CKPT_FILE_RESTORE_COPY,
+                                    NULL, NULL, err) ||
+          !ckpt_file_restore_memory(f, "svga.fifo", fifo, fifo_size, CKPT_FILE_RESTORE_COPY,
+                                    NULL, NULL, err)) {
+         return false;
+      }
+   }
+   ckpt_file_memory_info ri;
+   if (!ckpt_file_memory(f, "ram", &ri) || ri.size != m->ram_size) {
+      *err = g_strdup("its guest memory is missing or of another size");
+      return false;
+   }
+   /* Last, and lazily: pages come from the file as the guest touches them. */
+   if (!ckpt_file_restore_memory(f, "ram", m->ram, m->ram_size, CKPT_FILE_RESTORE_LAZY, progress,
+                                 ud, err)) {
+      return false;
+   }
+   m->ram_from_file = true;
+   /* The monitor may have cached decoded code of the boot image that was
+    * loaded at creation. */
+   vmm_vm_notify_write(m->vm, 0, m->ram_size);
+   return true;
 }

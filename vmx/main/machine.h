@@ -16,6 +16,7 @@
 #ifndef VMX_MACHINE_H
 #define VMX_MACHINE_H
 
+#include "vmx/ckpt/ckpt-file.h"
 #include "vmx/config.h"
 #include "vmx/monitor-mode.h"
 
@@ -45,7 +46,23 @@ bool vmx_hw_config_read(const vmxcfg *cfg, vmx_hw_config *hw, char **err);
 vmx_machine *vmx_machine_create(const vmx_hw_config *hw, const vmxcfg *cfg,
                                 const char *vmx_dir, vmx_machine_event_fn ev, void *opaque,
                                 char **err);
+/* The same with every vCPU parked before it runs any guest code (for a
+ * resume: restore, then unpause). */
+vmx_machine *vmx_machine_create_paused(const vmx_hw_config *hw, const vmxcfg *cfg,
+                                       const char *vmx_dir, vmx_machine_event_fn ev,
+                                       void *opaque, char **err);
 void vmx_machine_destroy(vmx_machine *m);
+
+/* Checkpoint: write the paused machine's sections (its CPUs, devices, RAM
+ * and SVGA memory; the layout is in machine.c) into w. Nothing of the
+ * machine changes. */
+bool vmx_machine_save(vmx_machine *m, ckpt_file_writer *w, ckpt_file_progress_fn progress,
+                      void *ud, char **err);
+/* Load them into a machine made by vmx_machine_create_paused() from the
+ * same configuration. On failure the machine is half restored: destroy
+ * it. RAM is mapped from the file lazily (see ckpt_file_restore_memory). */
+bool vmx_machine_restore(vmx_machine *m, ckpt_file *f, ckpt_file_progress_fn progress, void *ud,
+                         char **err);
 /* What the machine runs: "idle" or the boot method. */
 const char *vmx_machine_kind(const vmx_machine *m);
 /* The monitor choice ("" for an idle machine). */

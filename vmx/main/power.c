@@ -12,9 +12,11 @@
 #include "vmx/dev/chipset/uart.h"
 #include "vmx/vmxlog.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 void
 vmx_set_power_state(vmx *v, const char *state)
@@ -86,12 +88,44 @@ on_machine_event(void *opaque, vmx_machine_event ev, const char *why)
    g_free(err);
 }
 
+static void
+ckpt_progress(void *ud, uint64_t done, uint64_t total)
+{
+   vmx *v = ud;
+   vmdb_set_int(v->ctx, "/vm/runtime/checkpoint/progress",
+                total ? (int64_t)(done * 100 / total) : 100);
+}
+
+/* Load the suspended state into a machine made paused; false with *err
+ * (the machine is then useless). */
+static bool
+resume_from(vmx *v, const char *vmss, char **err)
+{
+   gint64 t0 = g_get_monotonic_time();
+   vmdb_tx_begin(v->ctx);
+   vmdb_set_str(v->ctx, "/vm/runtime/checkpoint/op", "resume");
+   vmdb_set_int(v->ctx, "/vm/runtime/checkpoint/progress", 0);
+   vmdb_tx_commit(v->ctx);
+   ckpt_file *f = ckpt_file_open(vmss, err);
+   bool ok = f && vmx_machine_restore(v->machine, f, ckpt_progress, v, err);
+   ckpt_file_close(f);
+   vmdb_set_str(v->ctx, "/vm/runtime/checkpoint/op", "");
+   if (ok) {
+      vmxlog("Checkpoint: resumed from %s in %lld ms", vmss,
+             (long long)((g_get_monotonic_time() - t0) / 1000));
+   }
+   return ok;
+}
+
 int
 vmx_power_on(vmx *v, char **err)
 {
-   if (!is(v, "poweredOff")) {
+   bool resume = is(v, "suspended");
+   if (!is(v, "poweredOff") && !resume) {
       return op_fail(v, err, "cannot power on: the virtual machine is %s", v->power_state);
    }
+   const char *before = v->power_state;
+   char *vmss = resume ? vmxcfg_suspend_path(v->vmx_path) : NULL;
    vmx_set_power_state(v, "poweringOn");
    vmdb_set_str(v->ctx, "/vm/runtime/lastError", "");
    vmx_hw_config hw;
@@ -99,14 +133,26 @@ vmx_power_on(vmx *v, char **err)
    if (!vmx_hw_config_read(v->cfg, &hw, &why)) {
       op_fail(v, err, "%s: %s", v->vmx_path, why);
       g_free(why);
-      vmx_set_power_state(v, "poweredOff");
+      g_free(vmss);
+      vmx_set_power_state(v, before);
       return -1;
    }
-   v->machine = vmx_machine_create(&hw, v->cfg, v->dir, on_machine_event, v, &why);
+   v->machine = resume ? vmx_machine_create_paused(&hw, v->cfg, v->dir, on_machine_event, v, &why)
+                       : vmx_machine_create(&hw, v->cfg, v->dir, on_machine_event, v, &why);
+   if (v->machine && resume && !resume_from(v, vmss, &why)) {
+      op_fail(v, err, "cannot resume from %s: %s; the suspended state is kept", vmss, why);
+      g_free(why);
+      g_free(vmss);
+      vmx_machine_destroy(v->machine);
+      v->machine = NULL;
+      vmx_set_power_state(v, before);
+      return -1;
+   }
    if (!v->machine) {
       op_fail(v, err, "power on failed: %s", why);
       g_free(why);
-      vmx_set_power_state(v, "poweredOff");
+      g_free(vmss);
+      vmx_set_power_state(v, before);
       return -1;
    }
    vmx_platform *plat = vmx_machine_platform(v->machine);
@@ -122,12 +168,25 @@ vmx_power_on(vmx *v, char **err)
       if (!v->mks) {
          op_fail(v, err, "power on failed: %s", why);
          g_free(why);
+         g_free(vmss);
          vmx_machine_destroy(v->machine);
          v->machine = NULL;
-         vmx_set_power_state(v, "poweredOff");
+         vmx_set_power_state(v, before);
          return -1;
       }
    }
+   if (resume) {
+      /* The state now lives in the machine (its RAM maps the file, which
+       * stays alive while mapped): a crash from here on must not bring
+       * back this older state. */
+      if (unlink(vmss) < 0) {
+         vmxlog("Checkpoint: cannot remove %s: %s", vmss, g_strerror(errno));
+      }
+      vmx_machine_unpause(v->machine, &why);
+      g_free(why);
+      why = NULL;
+   }
+   g_free(vmss);
    vmdb_tx_begin(v->ctx);
    vmdb_set_int(v->ctx, "/vm/runtime/memsizeMB", (int64_t)hw.memsize_mb);
    vmdb_set_int(v->ctx, "/vm/runtime/numvcpus", hw.numvcpus);
@@ -230,13 +289,56 @@ vmx_suspend(vmx *v, char **err)
       return op_fail(v, err, "cannot suspend: the virtual machine is %s", v->power_state);
    }
    const char *before = v->power_state;
+   bool was_running = is(v, "poweredOn");
    vmx_set_power_state(v, "suspending");
-   /* Saving a checkpoint needs every device's save callbacks and the
-    * checkpoint file format; until they exist the VM keeps running. */
-   op_fail(v, err, "cannot suspend: this build has no checkpoint support yet; the virtual "
-                   "machine keeps running");
-   vmx_set_power_state(v, before);
-   return -1;
+   char *why = NULL;
+   if (was_running && vmx_machine_pause(v->machine, &why) < 0) {
+      op_fail(v, err, "cannot suspend: %s", why);
+      g_free(why);
+      vmx_set_power_state(v, before);
+      return -1;
+   }
+   char *vmss = vmxcfg_suspend_path(v->vmx_path);
+   gint64 t0 = g_get_monotonic_time();
+   vmdb_tx_begin(v->ctx);
+   vmdb_set_str(v->ctx, "/vm/runtime/checkpoint/op", "suspend");
+   vmdb_set_int(v->ctx, "/vm/runtime/checkpoint/progress", 0);
+   vmdb_tx_commit(v->ctx);
+   ckpt_file_writer *w = ckpt_file_create(vmss, NULL, &why);
+   bool ok = w != NULL;
+   if (ok && !vmx_machine_save(v->machine, w, ckpt_progress, v, &why)) {
+      ckpt_file_abort(w);
+      ok = false;
+   } else if (ok) {
+      ok = ckpt_file_commit(w, &why);
+   }
+   vmdb_set_str(v->ctx, "/vm/runtime/checkpoint/op", "");
+   if (!ok) {
+      op_fail(v, err, "cannot suspend: %s; the virtual machine keeps %s", why,
+              was_running ? "running" : "paused");
+      g_free(why);
+      g_free(vmss);
+      if (was_running) {
+         why = NULL;
+         vmx_machine_unpause(v->machine, &why);
+         g_free(why);
+      }
+      vmx_set_power_state(v, before);
+      return -1;
+   }
+   vmxlog("Checkpoint: suspended to %s in %lld ms", vmss,
+          (long long)((g_get_monotonic_time() - t0) / 1000));
+   g_free(vmss);
+   teardown(v);
+   vmdb_tx_begin(v->ctx);
+   vmdb_remove(v->ctx, "/vm/runtime/serial");
+   vmdb_remove(v->ctx, "/vm/mks");
+   vmdb_set_str(v->ctx, "/vm/runtime/monitor/chosen", "");
+   vmdb_set_str(v->ctx, "/vm/runtime/machine", "");
+   vmdb_tx_commit(v->ctx);
+   vmx_set_power_state(v, "suspended");
+   vmx_schedule_exit(v, 0);
+   return 0;
 }
 
 int

@@ -292,14 +292,17 @@ main(int argc, char **argv)
    v->ctx = vmdb_ctx_new(v->db, 0);
    v->loop = g_main_loop_new(NULL, FALSE);
    v->pipes = g_ptr_array_new_with_free_func((GDestroyNotify)vmdb_pipe_free);
-   v->power_state = "poweredOff";
+   /* A suspended VM's state waits beside its .vmx. */
+   char *vmss = vmxcfg_suspend_path(v->vmx_path);
+   v->power_state = g_file_test(vmss, G_FILE_TEST_EXISTS) ? "suspended" : "poweredOff";
+   g_free(vmss);
 
    const char *dn = vmxcfg_get(v->cfg, "displayName");
    vmdb_tx_begin(v->ctx);
    vmdb_set_str(v->ctx, "/vm/vmxPath", v->vmx_path);
    vmdb_set_str(v->ctx, "/vm/displayName", dn ? dn : "");
    vmdb_set_int(v->ctx, "/vm/pid", getpid());
-   vmdb_set_str(v->ctx, "/vm/runtime/powerState", "poweredOff");
+   vmdb_set_str(v->ctx, "/vm/runtime/powerState", v->power_state);
    vmdb_set_str(v->ctx, "/vm/runtime/logFile", vmxlog_path());
    vmdb_tx_commit(v->ctx);
    vmx_publish_config(v);

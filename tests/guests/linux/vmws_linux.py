@@ -269,6 +269,50 @@ class LinuxGuest:
                                                               self.vm_log[-3000:]))
         self._sock = self._connect(sock)
 
+    def suspend(self, timeout=120):
+        """vmrun suspend: the VM ends suspended and its vmx exits (the serial
+        socket closes); returns the seconds it took."""
+        if self.backend != "vmws":
+            raise Skip("suspend needs the vmws backend")
+        t0 = time.monotonic()
+        p = subprocess.run([self.vmrun, "suspend", self.vmx], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=timeout)
+        if p.returncode != 0:
+            raise GuestError("vmrun suspend failed: %s\n%s" % (
+                p.stdout.decode(errors="replace"), self.vm_log[-3000:]))
+        took = time.monotonic() - t0
+        # What the guest wrote until the end is still in the socket.
+        while True:
+            r, _, _ = select.select([self._fd()], [], [], 2.0)
+            chunk = os.read(self._fd(), 65536) if r else b""
+            if not chunk:
+                break
+            self.serial += chunk
+        self._sock.close()
+        self._sock = None
+        st = self.state()
+        if st != "suspended":
+            raise GuestError("after vmrun suspend the VM is %s\n%s" % (st, self.vm_log[-3000:]))
+        return took
+
+    def resume(self, timeout=120):
+        """vmrun start of the suspended VM; reconnects to its serial port.
+        Returns the seconds vmrun start took."""
+        sock = os.path.join(self.dir, "com1.sock")
+        t0 = time.monotonic()
+        p = subprocess.run([self.vmrun, "start", self.vmx, "nogui"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=timeout)
+        if p.returncode != 0:
+            raise GuestError("resume (vmrun start) failed: %s\n%s" % (
+                p.stdout.decode(errors="replace"), self.vm_log[-3000:]))
+        took = time.monotonic() - t0
+        self._sock = self._connect(sock)
+        return took
+
+    def state(self):
+        return subprocess.run([self.vmrun, "getState", self.vmx],
+                              stdout=subprocess.PIPE).stdout.decode().strip()
+
     def run(self, cmd, timeout=120):
         """Run a shell command in the guest; returns (exit status, output)."""
         self._seq += 1

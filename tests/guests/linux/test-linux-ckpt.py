@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""The stock Linux guest across suspend and resume (vmrun suspend / start).
+
+usage: test-linux-ckpt.py [--monitor software|hardware] [--cycles N] [--timeout S]
+
+The guest boots with vmwgfx (its fbdev console on the SVGA device), then:
+- a shell variable is set, 8 MiB of random data are written to a file and
+  their MD5 noted, and a background loop counts in /tmp/count;
+- a marker is written on the console (tty1) and the screen captured;
+then, N times: suspend (the VM ends suspended, its vmx gone, a .vmss beside
+the .vmx), resume, and check that the variable, the data and the counting
+loop are all there and going, that the screen is exactly what it was, and
+that the kernel logged no trouble. Then ACPI power-off.
+Exit 0 on success, 1 on failure, 77 when something this needs is missing.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vmws_linux import GuestError, Image, LinuxGuest, Skip  # noqa: E402
+
+
+def capture(g, path):
+    p = subprocess.run([g.vmrun, "captureScreen", g.vmx, path], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        raise GuestError("captureScreen failed: %s" % p.stdout.decode(errors="replace"))
+    return open(path, "rb").read()
+
+
+def counter(g):
+    return int(g.check("cat /tmp/count").strip() or "0")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--monitor", default="software")
+    ap.add_argument("--cycles", type=int, default=3)
+    ap.add_argument("--timeout", type=int, default=400)
+    ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="vmws-linux-ckpt-")
+    try:
+        img = Image.build(os.path.join(work, "img"), modules=["vmwgfx"])
+        with LinuxGuest(img, monitor=a.monitor, workdir=work, boot_timeout=a.timeout) as g:
+            print("booted to the shell in %.1f s" % g.boot())
+            if "fb0: vmwgfxdrmfb" not in g.check("dmesg"):
+                raise GuestError("vmwgfx did not take the console")
+            g.check("export CKPT_VAR=vmws-$((6*7))")
+            g.check("dd if=/dev/urandom of=/tmp/blob bs=1M count=8 2>/dev/null && "
+                    "md5sum /tmp/blob > /tmp/blob.md5")
+            # In a session of its own: the serial line's carrier drops while
+            # the VM is suspended (no vmx serves the socket), and the hangup
+            # would end anything in the serial shell's session.
+            g.check("(setsid sh -c 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; "
+                    "sleep 0.2; done' >/dev/null 2>&1 &)")
+            g.check("echo 0 > /sys/class/graphics/fbcon/cursor_blink")
+            g.check("printf '\\033[2J\\033[HSUSPEND-RESUME-MARKER\\n' > /dev/tty1")
+            time.sleep(1)
+            before = capture(g, os.path.join(work, "before.png"))
+            c0 = counter(g)
+            for i in range(1, a.cycles + 1):
+                t_s = g.suspend()
+                vmss = os.path.splitext(g.vmx)[0] + ".vmss"
+                if not os.path.exists(vmss):
+                    raise GuestError("no %s after suspend" % vmss)
+                size = os.stat(vmss).st_size
+                used = os.stat(vmss).st_blocks * 512
+                t_r = g.resume()
+                if os.path.exists(vmss):
+                    raise GuestError("%s is still there after resume" % vmss)
+                after = capture(g, os.path.join(work, "after-%d.png" % i))
+                if after != before:
+                    raise GuestError("the screen after resume %d differs from before "
+                                     "(see %s)" % (i, work))
+                var = g.check("echo $CKPT_VAR").strip()
+                if var != "vmws-42":
+                    raise GuestError("the shell variable is %r after resume" % var)
+                g.check("md5sum -c /tmp/blob.md5 >/dev/null")
+                c1 = counter(g)
+                time.sleep(1.5)
+                c2 = counter(g)
+                if not c0 <= c1 < c2:
+                    diag = g.run("cat /proc/uptime; grep -E 'LOC|timer' /proc/interrupts; "
+                                 "ps; cat /proc/95/stat /proc/95/wchan 2>&1; "
+                                 "grep -B2 -A12 'cpu: 0' /proc/timer_list")[1]
+                    raise GuestError("the background loop is not counting after resume "
+                                     "(%d, %d, %d):\n%s" % (c0, c1, c2, diag))
+                c0 = c2
+                print("cycle %d: suspend %.2f s (file %d MiB, %d MiB on disk), resume %.2f s; "
+                      "shell, data, loop and screen intact"
+                      % (i, t_s, size >> 20, used >> 20, t_r))
+            dmesg = g.check("dmesg")
+            for bad in ("Call Trace", "BUG:", "Oops:", "Kernel panic",
+                        "[drm] *ERROR* Device error"):
+                if bad in dmesg:
+                    raise GuestError("the kernel log has %r:\n%s" % (bad, dmesg[-3000:]))
+            g.poweroff()
+        print("PASS")
+        return 0
+    except Skip as e:
+        print("SKIP: %s" % e)
+        return 77
+    except GuestError as e:
+        print("FAIL: %s" % e)
+        return 1
+    finally:
+        if not a.keep:
+            subprocess.run(["rm", "-rf", work])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
