@@ -48,6 +48,7 @@ struct vmx_machine_guest {
    vmx_guest_ram ram;
    vmx_platform *plat;
    vmx_boot_state boot;
+   bool booted;              /* boot holds a loaded image's entry state */
    vmm_vm *vm;
 };
 
@@ -85,9 +86,9 @@ vmx_machine_guest_wanted(const vmxcfg *cfg)
    return vmxcfg_get(cfg, "linux.kernel") != NULL;
 }
 
-bool
-vmx_machine_guest_create(const vmxcfg *cfg, const char *vmx_dir, vmm_kind kind, void *ram,
-                         uint64_t ram_size, unsigned ncpus, vmx_machine_guest **out, char **err)
+static bool
+guest_create(const vmxcfg *cfg, const char *vmx_dir, vmm_kind kind, void *ram, uint64_t ram_size,
+             unsigned ncpus, bool load, vmx_machine_guest **out, char **err)
 {
    *out = NULL;
    if (!vmx_machine_guest_wanted(cfg)) {
@@ -114,17 +115,37 @@ vmx_machine_guest_create(const vmxcfg *cfg, const char *vmx_dir, vmm_kind kind, 
       pci_host_set_msi_sink(pci_host_get(g->plat), msi_to_intc,
                             vmx_platform_device(g->plat, vmx_dev_intc.name));
    }
-   /* Load once now so a bad image fails the power-on before any vCPU
-    * exists; attach() loads again into the cleared RAM. */
+   if (!load) {
+      vmxlog("Boot: image not loaded (resuming from a checkpoint)");
+      *out = g;
+      return true;
+   }
+   /* Load now so a bad image fails the power-on before any vCPU exists. */
    if (!vmx_boot_from_config(g->cfg, g->vmx_dir, ncpus, &g->ram, &g->boot, err)) {
       vmx_machine_guest_destroy(g);
       return false;
    }
+   g->booted = true;
    vmxlog("Boot: %s entry at 0x%llx, kernel 0x%llx-0x%llx%s", g->boot.method,
           (unsigned long long)g->boot.entry, (unsigned long long)g->boot.kernel_start,
           (unsigned long long)g->boot.kernel_end, g->boot.initrd_size ? ", initrd" : "");
    *out = g;
    return true;
+}
+
+bool
+vmx_machine_guest_create(const vmxcfg *cfg, const char *vmx_dir, vmm_kind kind, void *ram,
+                         uint64_t ram_size, unsigned ncpus, vmx_machine_guest **out, char **err)
+{
+   return guest_create(cfg, vmx_dir, kind, ram, ram_size, ncpus, true, out, err);
+}
+
+bool
+vmx_machine_guest_create_unbooted(const vmxcfg *cfg, const char *vmx_dir, vmm_kind kind,
+                                  void *ram, uint64_t ram_size, unsigned ncpus,
+                                  vmx_machine_guest **out, char **err)
+{
+   return guest_create(cfg, vmx_dir, kind, ram, ram_size, ncpus, false, out, err);
 }
 
 void
@@ -220,7 +241,7 @@ vmx_machine_guest_attach(vmx_machine_guest *g, vmm_vm *vm, vmm_vcpu *bsp, char *
    if (sv) {
       svga_set_bar_listener(sv, svga_bar_moved, g);   /* maps the BARs now */
    }
-   return set_boot_state(g, bsp, err);
+   return !g->booted || set_boot_state(g, bsp, err);
 }
 
 void
@@ -241,6 +262,7 @@ vmx_machine_guest_reset(vmx_machine_guest *g, vmm_vcpu *const *cpus, unsigned n,
    if (!vmx_boot_from_config(g->cfg, g->vmx_dir, g->ncpus, &g->ram, &g->boot, err)) {
       return false;
    }
+   g->booted = true;
    return n == 0 || set_boot_state(g, cpus[0], err);
 }
 

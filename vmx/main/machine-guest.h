@@ -21,6 +21,12 @@ typedef struct vmx_machine_guest vmx_machine_guest;
 bool vmx_machine_guest_create(const vmxcfg *cfg, const char *vmx_dir, vmm_kind kind, void *ram,
                               uint64_t ram_size, unsigned ncpus, vmx_machine_guest **out,
                               char **err);
+/* The same without loading the image or setting a boot state: for a
+ * resume, where RAM and vCPUs come from the checkpoint (reset loads the
+ * image as usual). */
+bool vmx_machine_guest_create_unbooted(const vmxcfg *cfg, const char *vmx_dir, vmm_kind kind,
+                                       void *ram, uint64_t ram_size, unsigned ncpus,
+                                       vmx_machine_guest **out, char **err);
 /* True when the config names a guest image. */
 bool vmx_machine_guest_wanted(const vmxcfg *cfg);
 void vmx_machine_guest_destroy(vmx_machine_guest *g);

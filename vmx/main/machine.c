@@ -441,8 +441,9 @@ create(const vmx_hw_config *hw, const vmxcfg *cfg, const char *vmx_dir, vmx_mach
    }
    /* The monitor decides which devices the platform models itself. */
    if (!vmx_monitor_choose(m->hw.monitor_requested, &m->mon, err) ||
-       !vmx_machine_guest_create(cfg, vmx_dir, m->mon.chosen, m->ram, m->ram_size,
-                                 hw->numvcpus, &m->guest, err)) {
+       !(paused ? vmx_machine_guest_create_unbooted
+                : vmx_machine_guest_create)(cfg, vmx_dir, m->mon.chosen, m->ram, m->ram_size,
+                                            hw->numvcpus, &m->guest, err)) {
       vmx_machine_destroy(m);
       return NULL;
    }

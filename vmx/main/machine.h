@@ -46,8 +46,8 @@ bool vmx_hw_config_read(const vmxcfg *cfg, vmx_hw_config *hw, char **err);
 vmx_machine *vmx_machine_create(const vmx_hw_config *hw, const vmxcfg *cfg,
                                 const char *vmx_dir, vmx_machine_event_fn ev, void *opaque,
                                 char **err);
-/* The same with every vCPU parked before it runs any guest code (for a
- * resume: restore, then unpause). */
+/* For a resume: the same without loading the guest image, and with every
+ * vCPU parked before it runs any guest code (restore, then unpause). */
 vmx_machine *vmx_machine_create_paused(const vmx_hw_config *hw, const vmxcfg *cfg,
                                        const char *vmx_dir, vmx_machine_event_fn ev,
                                        void *opaque, char **err);

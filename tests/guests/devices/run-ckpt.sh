@@ -133,6 +133,16 @@ for i in $(seq 1 "$cycles"); do
    fi
 done
 
+# A reset after a resume: RAM is the checkpoint's private mapping until
+# then; the machine must go back to its own memory and boot the image anew.
+"$VMRUN" reset "$vmx" hard >"$T/reset.out" 2>&1 || fail "vmrun reset: $(cat "$T/reset.out")"
+end=$((SECONDS + 60))
+until [ "$(grep -c '^kit: ckpt, booted' "$T/serial0.log")" -ge 1 ] &&
+      grep -A1000 '^kit: ckpt, booted' "$T/serial0.log" | grep -q 'CKPT round=1 '; do
+   [ $SECONDS -lt $end ] || fail "the guest did not boot again after a reset"
+   sleep 0.2
+done
+echo "reset after resume: the guest booted again"
 "$VMRUN" stop "$vmx" hard >/dev/null 2>&1
 grep -q 'FAIL' "$T/serial0.log" "$T/serial.all" && fail "the guest reported a failure"
 echo "PASS: $cycles suspend/resume cycles"
