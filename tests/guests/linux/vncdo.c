@@ -95,7 +95,9 @@ pump(rfbClient *cl, double ms)
       if (left <= 0) {
          return;
       }
-      int n = WaitForMessage(cl, (unsigned)(left * 1000));
+      /* libvncclient 0.9.14's WaitForMessage ignores what it already
+       * buffered (fixed upstream later). */
+      int n = cl->buffered > 0 ? 1 : WaitForMessage(cl, (unsigned)(left * 1000));
       if (n < 0) {
          die("connection lost");
       }
