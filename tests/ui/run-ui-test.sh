@@ -94,12 +94,10 @@ exec 5<>"$WORK/displayfd"
 Xvfb -displayfd 5 -screen 0 1280x1024x24 -nolisten tcp -noreset >"$WORK/xvfb.log" 2>&1 &
 PIDS+=($!)
 DISPLAY_NUM=
-# Up to 60 s: on a loaded 2-core machine Xvfb has taken over 10 s to start.
-for _ in $(seq 600); do
-   if read -r -t 0.1 DISPLAY_NUM <&5 && [ -n "$DISPLAY_NUM" ]; then
-      break
-   fi
-done
+# One read of up to 60 s (on a loaded 2-core machine Xvfb has taken over 10
+# s to start): polling with short read timeouts can split the line, and a
+# timed-out read keeps the part it got, so the number was lost.
+read -r -t 60 DISPLAY_NUM <&5 || DISPLAY_NUM=
 [ -n "$DISPLAY_NUM" ] || { cat "$WORK/xvfb.log"; echo "FAIL: Xvfb did not start"; exit 1; }
 export DISPLAY=:$DISPLAY_NUM
 
