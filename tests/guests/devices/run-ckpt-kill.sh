@@ -44,7 +44,7 @@ fail() {
 }
 
 last_round() {
-   grep -o 'CKPT round=[0-9]*' "$T/serial0.log" 2>/dev/null | tail -1 | cut -d= -f2
+   grep -o 'CKPT round=[0-9][0-9]* ticks' "$T/serial0.log" 2>/dev/null | tail -1 | tr -cd '0-9\n'
 }
 
 # Wait until the guest of this vmx has printed a round above $1.
@@ -102,7 +102,7 @@ for i in $(seq 1 "$kills"); do
       "$VMRUN" start "$vmx" nogui >"$T/start.out" 2>&1 ||
          fail "kill $i: the .vmss left behind does not resume: $(cat "$T/start.out")"
       r=$(wait_round_above "${before:-0}")
-      first=$(grep -o 'CKPT round=[0-9]*' "$T/serial0.log" | head -1 | cut -d= -f2)
+      first=$(grep -o 'CKPT round=[0-9][0-9]* ticks' "$T/serial0.log" | head -1 | tr -cd '0-9\n')
       [ "$first" -gt "${before:-0}" ] || fail "kill $i: resumed at round $first, was $before"
       committed=$((committed + 1))
    else

@@ -64,7 +64,7 @@ fail() {
 
 # The last round number the guest printed in this run of the vmx.
 last_round() {
-   grep -o 'CKPT round=[0-9]*' "$T/serial0.log" 2>/dev/null | tail -1 | cut -d= -f2
+   grep -o 'CKPT round=[0-9][0-9]* ticks' "$T/serial0.log" 2>/dev/null | tail -1 | tr -cd '0-9\n'
 }
 
 wait_round_above() { # wait_round_above N SECONDS
@@ -122,7 +122,7 @@ for i in $(seq 1 "$cycles"); do
    grep -q "Checkpoint: resumed from" "$T/vmware.log" || fail "vmware.log does not say it resumed"
    r=$(wait_round_above "$before" 60)
    # Resumed, not rebooted: the first round of this run continues the count.
-   first=$(grep -o 'CKPT round=[0-9]*' "$T/serial0.log" | head -1 | cut -d= -f2)
+   first=$(grep -o 'CKPT round=[0-9][0-9]* ticks' "$T/serial0.log" | head -1 | tr -cd '0-9\n')
    [ "$first" -gt "$before" ] || fail "after resume the guest started again at round $first (was $before)"
    if [ -n "$alternate" ]; then
       grep -q "saved under the $saved_under monitor, resuming under the $monitor monitor" \
@@ -137,8 +137,8 @@ done
 # then; the machine must go back to its own memory and boot the image anew.
 "$VMRUN" reset "$vmx" hard >"$T/reset.out" 2>&1 || fail "vmrun reset: $(cat "$T/reset.out")"
 end=$((SECONDS + 60))
-until [ "$(grep -c '^kit: ckpt, booted' "$T/serial0.log")" -ge 1 ] &&
-      grep -A1000 '^kit: ckpt, booted' "$T/serial0.log" | grep -q 'CKPT round=1 '; do
+until [ "$(grep -c 'kit: ckpt, booted' "$T/serial0.log")" -ge 1 ] &&
+      grep -A1000 'kit: ckpt, booted' "$T/serial0.log" | grep -q 'CKPT round=1 '; do
    [ $SECONDS -lt $end ] || fail "the guest did not boot again after a reset"
    sleep 0.2
 done
