@@ -12,19 +12,39 @@
  *   vmrun getState PATH.vmx
  *   vmrun readVariable PATH.vmx runtimeConfig|guestVar NAME
  *   vmrun writeVariable PATH.vmx runtimeConfig|guestVar NAME VALUE
+ *   vmrun captureScreen PATH.vmx FILE.png
+ *   vmrun listSnapshots PATH.vmx [showTree]
+ *   vmrun snapshot PATH.vmx NAME [DESCRIPTION]
+ *   vmrun revertToSnapshot PATH.vmx NAME
+ *   vmrun deleteSnapshot PATH.vmx NAME [andDeleteChildren]
+ *
+ * Snapshot names may be paths from a root ("base/updated"), as VMware's
+ * vmrun takes them. listSnapshots asks the VM's vmx when one runs and
+ * otherwise reads the .vmsd itself. snapshot, revertToSnapshot and
+ * deleteSnapshot are always done by a vmx, under the VM's lock: for a VM
+ * with no vmx running, vmrun starts one that does not power on, sends the
+ * request, and tells it to quit afterwards unless the VM then runs (a
+ * revert to a snapshot taken while it ran powers it on, as VMware's does).
  *
  * Errors go to stderr as "Error: reason" and exit 1 (2 for bad usage).
  */
 #include "cui/vmclient.h"
+#include "lib/rundir.h"
 #include "vmx/config.h"
+#include "vmx/vmsd.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #define CMD_TIMEOUT_MS (60 * 1000)
+/* Writing or checking a snapshot of a large VM takes a while. */
+#define SNAPSHOT_TIMEOUT_MS (30 * 60 * 1000)
 
 static int
 die(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
@@ -58,7 +78,17 @@ usage(void)
          "  getState PATH.vmx                 print the power state\n"
          "  readVariable PATH.vmx runtimeConfig|guestVar NAME\n"
          "  writeVariable PATH.vmx runtimeConfig|guestVar NAME VALUE\n"
-         "  captureScreen PATH.vmx FILE.png   save the guest's screen as a PNG\n",
+         "  captureScreen PATH.vmx FILE.png   save the guest's screen as a PNG\n"
+         "Snapshot commands:\n"
+         "  listSnapshots PATH.vmx [showTree] list the snapshots (indented by level)\n"
+         "  snapshot PATH.vmx NAME [DESCRIPTION]\n"
+         "                                    take a snapshot (with memory when the VM\n"
+         "                                    runs or is suspended)\n"
+         "  revertToSnapshot PATH.vmx NAME    go back to a snapshot (NAME or a path\n"
+         "                                    such as base/updated)\n"
+         "  deleteSnapshot PATH.vmx NAME [andDeleteChildren]\n"
+         "                                    remove a snapshot (its children move up,\n"
+         "                                    or go with it)\n",
          stderr);
    return 2;
 }
@@ -107,8 +137,9 @@ cmd_start(const char *path, const char *mode)
    err = NULL;
    if (c) {
       char *st = vmclient_get(c, "/vm/runtime/powerState");
-      if (st && !strcmp(st, "poweredOff")) {
-         /* A vmx that is up but powered off (or just exiting). */
+      if (st && (!strcmp(st, "poweredOff") || !strcmp(st, "suspended"))) {
+         /* A vmx that is up but powered off or suspended (started without
+          * powering on, or just exiting). */
          if (vmclient_command(c, "powerOn", NULL, NULL, CMD_TIMEOUT_MS, &err) < 0) {
             rc = die("%s", err);
          }
@@ -315,6 +346,240 @@ cmd_capture_screen(const char *path, const char *file)
    return rc;
 }
 
+/* ---- snapshots */
+
+typedef struct snap_row {
+   int64_t index;
+   uint32_t uid, parent;
+   char *name;
+} snap_row;
+
+static gint
+row_cmp(gconstpointer a, gconstpointer b)
+{
+   const snap_row *x = *(const snap_row *const *)a, *y = *(const snap_row *const *)b;
+   return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static void
+row_free(gpointer p)
+{
+   snap_row *r = p;
+   g_free(r->name);
+   g_free(r);
+}
+
+/* The tree as the vmx publishes it under /vm/snapshot. */
+static vmsd *
+tree_from_vmdb(vmclient *c, char **err)
+{
+   char *e = vmclient_get(c, "/vm/snapshot/error");
+   if (e && *e) {
+      *err = e;
+      return NULL;
+   }
+   g_free(e);
+   vmdb_ctx *ctx = vmclient_ctx(c);
+   char **ids = vmdb_list(ctx, "/vm/snapshot");
+   GPtrArray *rows = g_ptr_array_new_with_free_func(row_free);
+   for (char **id = ids; id && *id; id++) {
+      if ((*id)[0] != '#') {
+         continue;
+      }
+      char p[128];
+      snap_row *r = g_new0(snap_row, 1);
+      g_snprintf(p, sizeof p, "/vm/snapshot/%s/uid", *id);
+      r->uid = (uint32_t)vmdb_get_int(ctx, p, 0);
+      g_snprintf(p, sizeof p, "/vm/snapshot/%s/parent", *id);
+      r->parent = (uint32_t)vmdb_get_int(ctx, p, 0);
+      g_snprintf(p, sizeof p, "/vm/snapshot/%s/index", *id);
+      r->index = vmdb_get_int(ctx, p, 0);
+      g_snprintf(p, sizeof p, "/vm/snapshot/%s/name", *id);
+      r->name = vmdb_get_str(ctx, p);
+      g_ptr_array_add(rows, r);
+   }
+   g_strfreev(ids);
+   g_ptr_array_sort(rows, row_cmp);
+   vmsd *tree = vmsd_new();
+   bool ok = true;
+   for (guint i = 0; ok && i < rows->len; i++) {
+      snap_row *r = g_ptr_array_index(rows, i);
+      vmsd_snapshot *s = vmsd_add(tree, r->uid, r->parent);
+      ok = s != NULL;
+      if (s) {
+         vmsd_snapshot_set_name(s, r->name);
+      }
+   }
+   g_ptr_array_free(rows, TRUE);
+   char *why = NULL;
+   if (!ok || !vmsd_check(tree, &why)) {
+      *err = g_strdup_printf("the vmx publishes a broken snapshot tree%s%s", why ? ": " : "",
+                             why ? why : "");
+      g_free(why);
+      vmsd_free(tree);
+      return NULL;
+   }
+   return tree;
+}
+
+static void
+print_tree_line(const vmsd_snapshot *s, unsigned depth, void *user)
+{
+   for (unsigned i = 0; i < depth; i++) {
+      putchar('\t');
+   }
+   printf("%s\n", s->display_name);
+}
+
+static int
+cmd_list_snapshots(const char *path, const char *mode)
+{
+   if (mode && strcmp(mode, "showTree")) {
+      return usage();
+   }
+   char *err = NULL;
+   char *abs = vmclient_resolve(path, &err);
+   if (!abs) {
+      int r = die("%s", err);
+      g_free(err);
+      return r;
+   }
+   vmsd *tree = NULL;
+   vmclient *c = vmclient_connect(abs, 5000, &err);
+   g_clear_pointer(&err, g_free);
+   if (c) {
+      tree = tree_from_vmdb(c, &err);
+      vmclient_free(c);
+   } else {
+      /* No vmx: the file itself (written atomically, so never torn). */
+      char *p = vmsd_path_for(abs);
+      tree = vmsd_load(p, &err);
+      g_free(p);
+   }
+   g_free(abs);
+   if (!tree) {
+      int r = die("%s", err);
+      g_free(err);
+      return r;
+   }
+   printf("Total snapshots: %u\n", vmsd_count(tree));
+   if (mode) {
+      vmsd_foreach_tree(tree, print_tree_line, NULL);
+   } else {
+      for (unsigned i = 0; i < vmsd_count(tree); i++) {
+         printf("%s\n", vmsd_at(tree, i)->display_name);
+      }
+   }
+   vmsd_free(tree);
+   return 0;
+}
+
+/* Whether a vmx (possibly one on its way out) holds the VM's lock. */
+static bool
+lock_held(const char *abs)
+{
+   char *lock = vmws_runtime_path(abs, ".lock", NULL);
+   if (!lock) {
+      return false;
+   }
+   int fd = open(lock, O_RDONLY | O_CLOEXEC);
+   g_free(lock);
+   if (fd < 0) {
+      return false;
+   }
+   bool held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+   close(fd);
+   return held;
+}
+
+/* Wait (up to timeout_ms) until no vmx holds the VM's lock. */
+static bool
+wait_lock_free(const char *abs, int timeout_ms)
+{
+   gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+   while (lock_held(abs)) {
+      if (g_get_monotonic_time() >= end) {
+         return false;
+      }
+      g_usleep(50 * 1000);
+   }
+   return true;
+}
+
+/* A connection to the vmx of abs; when none runs, start one that does not
+ * power on (*spawned). A vmx that is just exiting (after a suspend) still
+ * holds the lock for a moment: wait for it. */
+static vmclient *
+connect_or_spawn(const char *abs, bool *spawned, char **err)
+{
+   *spawned = false;
+   gint64 end = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+   for (;;) {
+      char *cerr = NULL;
+      vmclient *c = vmclient_connect(abs, 5000, &cerr);
+      g_free(cerr);
+      if (c) {
+         return c;
+      }
+      char *serr = NULL;
+      if (vmclient_spawn_vmx(abs, false, &serr) == 0) {
+         c = vmclient_connect(abs, 10000, err);
+         *spawned = c != NULL;
+         return c;
+      }
+      if (!lock_held(abs) || g_get_monotonic_time() >= end) {
+         *err = serr;
+         return NULL;
+      }
+      g_free(serr);
+      g_usleep(100 * 1000);
+   }
+}
+
+static int
+snapshot_command(const char *path, const char *op, const char *arg, const char *arg2)
+{
+   char *err = NULL;
+   char *abs = vmclient_resolve(path, &err);
+   if (!abs) {
+      int r = die("%s", err);
+      g_free(err);
+      return r;
+   }
+   bool spawned;
+   vmclient *c = connect_or_spawn(abs, &spawned, &err);
+   if (!c) {
+      int r = die("Cannot start a vmx for %s: %s", abs, err);
+      g_free(err);
+      g_free(abs);
+      return r;
+   }
+   int rc = 0;
+   if (vmclient_command(c, op, arg, arg2, SNAPSHOT_TIMEOUT_MS, &err) < 0) {
+      rc = die("%s", err);
+      g_clear_pointer(&err, g_free);
+   }
+   if (spawned && vmclient_connected(c)) {
+      /* Ours: it goes again unless the VM now runs. */
+      char *st = vmclient_get(c, "/vm/runtime/powerState");
+      if (st && (!strcmp(st, "poweredOff") || !strcmp(st, "suspended"))) {
+         if (vmclient_command(c, "quit", NULL, NULL, CMD_TIMEOUT_MS, &err) < 0) {
+            fprintf(stderr, "vmrun: the vmx started for the snapshot command did not quit: %s\n",
+                    err);
+            g_clear_pointer(&err, g_free);
+         }
+      }
+      g_free(st);
+      vmclient_free(c);
+      c = NULL;
+      /* So that a command right after this one finds the VM free. */
+      wait_lock_free(abs, 10000);
+   }
+   vmclient_free(c);
+   g_free(abs);
+   return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -360,6 +625,19 @@ main(int argc, char **argv)
    if (IS("readVariable") && n == 3) return cmd_read_variable(a[0], a[1], a[2]);
    if (IS("writeVariable") && n == 4) return cmd_write_variable(a[0], a[1], a[2], a[3]);
    if (IS("captureScreen") && n == 2) return cmd_capture_screen(a[0], a[1]);
+   if (IS("listSnapshots") && (n == 1 || n == 2)) return cmd_list_snapshots(a[0], n == 2 ? a[1] : NULL);
+   if (IS("snapshot") && (n == 2 || n == 3)) {
+      return snapshot_command(a[0], "snapshot", a[1], n == 3 ? a[2] : NULL);
+   }
+   if (IS("revertToSnapshot") && n == 2) {
+      return snapshot_command(a[0], "revertToSnapshot", a[1], NULL);
+   }
+   if (IS("deleteSnapshot") && (n == 2 || n == 3)) {
+      if (n == 3 && strcmp(a[2], "andDeleteChildren")) {
+         return usage();
+      }
+      return snapshot_command(a[0], "deleteSnapshot", a[1], n == 3 ? a[2] : NULL);
+   }
 #undef IS
    return usage();
 }

@@ -8,6 +8,7 @@
  */
 #include "vmx/main/vmx.h"
 #include "lib/rundir.h"
+#include "vmx/main/snapshot.h"
 #include "mks/svga/svga.h"
 #include "vmx/dev/chipset/uart.h"
 #include "vmx/vmxlog.h"
@@ -88,14 +89,6 @@ on_machine_event(void *opaque, vmx_machine_event ev, const char *why)
    g_free(err);
 }
 
-static void
-ckpt_progress(void *ud, uint64_t done, uint64_t total)
-{
-   vmx *v = ud;
-   vmdb_set_int(v->ctx, "/vm/runtime/checkpoint/progress",
-                total ? (int64_t)(done * 100 / total) : 100);
-}
-
 /* Load the suspended state into a machine made paused; false with *err
  * (the machine is then useless). */
 static bool
@@ -107,7 +100,7 @@ resume_from(vmx *v, const char *vmss, char **err)
    vmdb_set_int(v->ctx, "/vm/runtime/checkpoint/progress", 0);
    vmdb_tx_commit(v->ctx);
    ckpt_file *f = ckpt_file_open(vmss, err);
-   bool ok = f && vmx_machine_restore(v->machine, f, ckpt_progress, v, err);
+   bool ok = f && vmx_machine_restore(v->machine, f, vmx_checkpoint_progress, v, err);
    ckpt_file_close(f);
    vmdb_set_str(v->ctx, "/vm/runtime/checkpoint/op", "");
    if (ok) {
@@ -234,6 +227,31 @@ teardown(vmx *v)
    v->machine = NULL;
 }
 
+void
+vmx_drop_machine(vmx *v)
+{
+   teardown(v);
+   vmdb_tx_begin(v->ctx);
+   vmdb_remove(v->ctx, "/vm/runtime/serial");
+   vmdb_remove(v->ctx, "/vm/mks");
+   vmdb_set_str(v->ctx, "/vm/runtime/monitor/chosen", "");
+   vmdb_set_str(v->ctx, "/vm/runtime/machine", "");
+   vmdb_tx_commit(v->ctx);
+}
+
+int
+vmx_quit(vmx *v, char **err)
+{
+   if (v->machine) {
+      return op_fail(v, err, "cannot quit: the virtual machine is %s; power it off or suspend "
+                             "it first",
+                     v->power_state);
+   }
+   vmxlog("Quit: no machine runs, the vmx exits");
+   vmx_schedule_exit(v, 0);
+   return 0;
+}
+
 int
 vmx_power_off(vmx *v, bool soft, char **err)
 {
@@ -252,13 +270,7 @@ vmx_power_off(vmx *v, bool soft, char **err)
              "powering off");
    }
    vmx_set_power_state(v, "poweringOff");
-   teardown(v);
-   vmdb_tx_begin(v->ctx);
-   vmdb_remove(v->ctx, "/vm/runtime/serial");
-   vmdb_remove(v->ctx, "/vm/mks");
-   vmdb_set_str(v->ctx, "/vm/runtime/monitor/chosen", "");
-   vmdb_set_str(v->ctx, "/vm/runtime/machine", "");
-   vmdb_tx_commit(v->ctx);
+   vmx_drop_machine(v);
    vmx_set_power_state(v, "poweredOff");
    vmx_schedule_exit(v, 0);
    return 0;
@@ -306,7 +318,7 @@ vmx_suspend(vmx *v, char **err)
    vmdb_tx_commit(v->ctx);
    ckpt_file_writer *w = ckpt_file_create(vmss, NULL, &why);
    bool ok = w != NULL;
-   if (ok && !vmx_machine_save(v->machine, w, ckpt_progress, v, &why)) {
+   if (ok && !vmx_machine_save(v->machine, w, vmx_checkpoint_progress, v, &why)) {
       ckpt_file_abort(w);
       ok = false;
    } else if (ok) {
@@ -329,13 +341,7 @@ vmx_suspend(vmx *v, char **err)
    vmxlog("Checkpoint: suspended to %s in %lld ms", vmss,
           (long long)((g_get_monotonic_time() - t0) / 1000));
    g_free(vmss);
-   teardown(v);
-   vmdb_tx_begin(v->ctx);
-   vmdb_remove(v->ctx, "/vm/runtime/serial");
-   vmdb_remove(v->ctx, "/vm/mks");
-   vmdb_set_str(v->ctx, "/vm/runtime/monitor/chosen", "");
-   vmdb_set_str(v->ctx, "/vm/runtime/machine", "");
-   vmdb_tx_commit(v->ctx);
+   vmx_drop_machine(v);
    vmx_set_power_state(v, "suspended");
    vmx_schedule_exit(v, 0);
    return 0;
@@ -432,6 +438,10 @@ dispatch(vmx *v, const char *op, const char *arg, const char *arg2, char **err)
    if (!strcmp(op, "unpause")) return vmx_unpause(v, err);
    if (!strcmp(op, "writeVariable")) return write_variable(v, arg, arg2, err);
    if (!strcmp(op, "captureScreen")) return vmx_capture_screen(v, arg, err);
+   if (!strcmp(op, "snapshot")) return vmx_snapshot_take(v, arg, arg2, err);
+   if (!strcmp(op, "revertToSnapshot")) return vmx_snapshot_revert(v, arg, err);
+   if (!strcmp(op, "deleteSnapshot")) return vmx_snapshot_delete(v, arg, arg2, err);
+   if (!strcmp(op, "quit")) return vmx_quit(v, err);
    *err = g_strdup_printf("unknown operation '%s'", op);
    vmxlog("Request refused: %s", *err);
    return -1;

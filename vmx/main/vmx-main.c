@@ -10,6 +10,7 @@
  * socket accepts connections, or "error: ...\n" if start-up fails.
  */
 #include "lib/rundir.h"
+#include "vmx/main/snapshot.h"
 #include "vmx/main/vmx.h"
 #include "vmx/vmxlog.h"
 
@@ -306,6 +307,7 @@ main(int argc, char **argv)
    vmdb_set_str(v->ctx, "/vm/runtime/logFile", vmxlog_path());
    vmdb_tx_commit(v->ctx);
    vmx_publish_config(v);
+   vmx_snapshot_publish(v);
 
    v->lfd = vmdb_listen(v->sock_path, &err);
    if (v->lfd < 0) {

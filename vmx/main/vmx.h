@@ -42,6 +42,12 @@ int vmx_reset(vmx *v, char **err);
 int vmx_suspend(vmx *v, char **err);
 int vmx_pause(vmx *v, char **err);
 int vmx_unpause(vmx *v, char **err);
+/* Leave the vmx when no machine runs (poweredOff or suspended): for a
+ * client that started it without powering on (vmrun's snapshot commands). */
+int vmx_quit(vmx *v, char **err);
+/* Tear the machine down and clear what it published; the power state is
+ * the caller's to set. */
+void vmx_drop_machine(vmx *v);
 /* Write the guest's screen to a PNG file (path absolute). */
 int vmx_capture_screen(vmx *v, const char *path, char **err);
 
