@@ -360,7 +360,14 @@ test_host_timer(void)
    /* One-shot through the thread, with a deadline far from the next. */
    wr(l, 0x320, 0x41);
    wr(l, 0x380, 3000000);
-   g_assert_cmpint(halt_and_ack(&w, l), ==, 0x41);
+   /* A period that ended between the last EOI and the stop left 0x40 in
+    * the IRR (seen once in 50 runs on a loaded host under ASan): take it. */
+   int v = halt_and_ack(&w, l);
+   if (v == 0x40) {
+      wr(l, 0xb0, 0);
+      v = halt_and_ack(&w, l);
+   }
+   g_assert_cmpint(v, ==, 0x41);
    lapic_bus_free(bus);
    intc_clock_unref(clock);
    waiter_clear(&w);
