@@ -36,11 +36,8 @@ is(vmx *v, const char *s)
    return strcmp(v->power_state, s) == 0;
 }
 
-static int
-op_fail(vmx *v, char **err, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-
-static int
-op_fail(vmx *v, char **err, const char *fmt, ...)
+int
+vmx_op_fail(vmx *v, char **err, const char *fmt, ...)
 {
    va_list ap;
    va_start(ap, fmt);
@@ -115,7 +112,7 @@ vmx_power_on(vmx *v, char **err)
 {
    bool resume = is(v, "suspended");
    if (!is(v, "poweredOff") && !resume) {
-      return op_fail(v, err, "cannot power on: the virtual machine is %s", v->power_state);
+      return vmx_op_fail(v, err, "cannot power on: the virtual machine is %s", v->power_state);
    }
    const char *before = v->power_state;
    char *vmss = resume ? vmxcfg_suspend_path(v->vmx_path) : NULL;
@@ -124,7 +121,7 @@ vmx_power_on(vmx *v, char **err)
    vmx_hw_config hw;
    char *why = NULL;
    if (!vmx_hw_config_read(v->cfg, &hw, &why)) {
-      op_fail(v, err, "%s: %s", v->vmx_path, why);
+      vmx_op_fail(v, err, "%s: %s", v->vmx_path, why);
       g_free(why);
       g_free(vmss);
       vmx_set_power_state(v, before);
@@ -133,7 +130,7 @@ vmx_power_on(vmx *v, char **err)
    v->machine = resume ? vmx_machine_create_paused(&hw, v->cfg, v->dir, on_machine_event, v, &why)
                        : vmx_machine_create(&hw, v->cfg, v->dir, on_machine_event, v, &why);
    if (v->machine && resume && !resume_from(v, vmss, &why)) {
-      op_fail(v, err, "cannot resume from %s: %s; the suspended state is kept", vmss, why);
+      vmx_op_fail(v, err, "cannot resume from %s: %s; the suspended state is kept", vmss, why);
       g_free(why);
       g_free(vmss);
       vmx_machine_destroy(v->machine);
@@ -142,7 +139,7 @@ vmx_power_on(vmx *v, char **err)
       return -1;
    }
    if (!v->machine) {
-      op_fail(v, err, "power on failed: %s", why);
+      vmx_op_fail(v, err, "power on failed: %s", why);
       g_free(why);
       g_free(vmss);
       vmx_set_power_state(v, before);
@@ -159,7 +156,7 @@ vmx_power_on(vmx *v, char **err)
       }
       g_free(console);
       if (!v->mks) {
-         op_fail(v, err, "power on failed: %s", why);
+         vmx_op_fail(v, err, "power on failed: %s", why);
          g_free(why);
          g_free(vmss);
          vmx_machine_destroy(v->machine);
@@ -243,7 +240,7 @@ int
 vmx_quit(vmx *v, char **err)
 {
    if (v->machine) {
-      return op_fail(v, err, "cannot quit: the virtual machine is %s; power it off or suspend "
+      return vmx_op_fail(v, err, "cannot quit: the virtual machine is %s; power it off or suspend "
                              "it first",
                      v->power_state);
    }
@@ -256,11 +253,11 @@ int
 vmx_power_off(vmx *v, bool soft, char **err)
 {
    if (!is(v, "poweredOn") && !is(v, "paused")) {
-      return op_fail(v, err, "cannot power off: the virtual machine is %s", v->power_state);
+      return vmx_op_fail(v, err, "cannot power off: the virtual machine is %s", v->power_state);
    }
    if (soft) {
       if (is(v, "paused")) {
-         return op_fail(v, err, "cannot shut down the guest while the virtual machine is paused");
+         return vmx_op_fail(v, err, "cannot shut down the guest while the virtual machine is paused");
       }
       if (vmx_machine_request_shutdown(v->machine)) {
          vmxlog("Soft power off: asked the guest to shut down");
@@ -280,11 +277,11 @@ int
 vmx_reset(vmx *v, char **err)
 {
    if (!is(v, "poweredOn") && !is(v, "paused")) {
-      return op_fail(v, err, "cannot reset: the virtual machine is %s", v->power_state);
+      return vmx_op_fail(v, err, "cannot reset: the virtual machine is %s", v->power_state);
    }
    char *why = NULL;
    if (vmx_machine_reset(v->machine, &why) < 0) {
-      op_fail(v, err, "reset failed: %s", why);
+      vmx_op_fail(v, err, "reset failed: %s", why);
       g_free(why);
       return -1;
    }
@@ -298,14 +295,14 @@ int
 vmx_suspend(vmx *v, char **err)
 {
    if (!is(v, "poweredOn") && !is(v, "paused")) {
-      return op_fail(v, err, "cannot suspend: the virtual machine is %s", v->power_state);
+      return vmx_op_fail(v, err, "cannot suspend: the virtual machine is %s", v->power_state);
    }
    const char *before = v->power_state;
    bool was_running = is(v, "poweredOn");
    vmx_set_power_state(v, "suspending");
    char *why = NULL;
    if (was_running && vmx_machine_pause(v->machine, &why) < 0) {
-      op_fail(v, err, "cannot suspend: %s", why);
+      vmx_op_fail(v, err, "cannot suspend: %s", why);
       g_free(why);
       vmx_set_power_state(v, before);
       return -1;
@@ -326,7 +323,7 @@ vmx_suspend(vmx *v, char **err)
    }
    vmdb_set_str(v->ctx, "/vm/runtime/checkpoint/op", "");
    if (!ok) {
-      op_fail(v, err, "cannot suspend: %s; the virtual machine keeps %s", why,
+      vmx_op_fail(v, err, "cannot suspend: %s; the virtual machine keeps %s", why,
               was_running ? "running" : "paused");
       g_free(why);
       g_free(vmss);
@@ -351,11 +348,11 @@ int
 vmx_pause(vmx *v, char **err)
 {
    if (!is(v, "poweredOn")) {
-      return op_fail(v, err, "cannot pause: the virtual machine is %s", v->power_state);
+      return vmx_op_fail(v, err, "cannot pause: the virtual machine is %s", v->power_state);
    }
    char *why = NULL;
    if (vmx_machine_pause(v->machine, &why) < 0) {
-      op_fail(v, err, "pause failed: %s", why);
+      vmx_op_fail(v, err, "pause failed: %s", why);
       g_free(why);
       return -1;
    }
@@ -367,11 +364,11 @@ int
 vmx_unpause(vmx *v, char **err)
 {
    if (!is(v, "paused")) {
-      return op_fail(v, err, "cannot unpause: the virtual machine is %s", v->power_state);
+      return vmx_op_fail(v, err, "cannot unpause: the virtual machine is %s", v->power_state);
    }
    char *why = NULL;
    if (vmx_machine_unpause(v->machine, &why) < 0) {
-      op_fail(v, err, "unpause failed: %s", why);
+      vmx_op_fail(v, err, "unpause failed: %s", why);
       g_free(why);
       return -1;
    }
@@ -383,18 +380,18 @@ int
 vmx_capture_screen(vmx *v, const char *path, char **err)
 {
    if (!is(v, "poweredOn") && !is(v, "paused")) {
-      return op_fail(v, err, "cannot capture the screen: the virtual machine is %s",
+      return vmx_op_fail(v, err, "cannot capture the screen: the virtual machine is %s",
                      v->power_state);
    }
    if (!v->mks) {
-      return op_fail(v, err, "cannot capture the screen: the virtual machine has no display");
+      return vmx_op_fail(v, err, "cannot capture the screen: the virtual machine has no display");
    }
    if (!g_path_is_absolute(path)) {
-      return op_fail(v, err, "cannot capture the screen: '%s' is not an absolute path", path);
+      return vmx_op_fail(v, err, "cannot capture the screen: '%s' is not an absolute path", path);
    }
    char *why = NULL;
    if (!mks_capture_screen(v->mks, path, &why)) {
-      op_fail(v, err, "cannot capture the screen to %s: %s", path, why);
+      vmx_op_fail(v, err, "cannot capture the screen to %s: %s", path, why);
       g_free(why);
       return -1;
    }
@@ -408,12 +405,12 @@ static int
 write_variable(vmx *v, const char *name, const char *value, char **err)
 {
    if (!vmxcfg_key_valid(name)) {
-      return op_fail(v, err, "'%s' is not a valid configuration key", name);
+      return vmx_op_fail(v, err, "'%s' is not a valid configuration key", name);
    }
    vmxcfg_set(v->cfg, name, value);
    char *why = NULL;
    if (vmxcfg_save(v->cfg, v->vmx_path, &why) < 0) {
-      op_fail(v, err, "%s", why);
+      vmx_op_fail(v, err, "%s", why);
       g_free(why);
       return -1;
    }

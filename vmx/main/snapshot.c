@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -24,22 +23,6 @@ static bool
 is(const vmx *v, const char *s)
 {
    return strcmp(v->power_state, s) == 0;
-}
-
-static int
-snap_fail(vmx *v, char **err, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-
-static int
-snap_fail(vmx *v, char **err, const char *fmt, ...)
-{
-   va_list ap;
-   va_start(ap, fmt);
-   char *msg = g_strdup_vprintf(fmt, ap);
-   va_end(ap);
-   vmxlog("Error: %s", msg);
-   vmdb_set_str(v->ctx, "/vm/runtime/lastError", msg);
-   *err = msg;
-   return -1;
 }
 
 /* The main loop does not run while a checkpoint is written or read: send
@@ -289,17 +272,17 @@ vmx_snapshot_take(vmx *v, const char *name, const char *description, char **err)
 {
    bool with_machine = is(v, "poweredOn") || is(v, "paused");
    if (!with_machine && !is(v, "suspended") && !is(v, "poweredOff")) {
-      return snap_fail(v, err, "cannot take a snapshot: the virtual machine is %s",
+      return vmx_op_fail(v, err, "cannot take a snapshot: the virtual machine is %s",
                        v->power_state);
    }
    char *why = NULL;
    if (!vmsd_name_valid(name, &why)) {
-      snap_fail(v, err, "cannot take a snapshot: %s", why);
+      vmx_op_fail(v, err, "cannot take a snapshot: %s", why);
       g_free(why);
       return -1;
    }
    if (strlen(description) > VMSD_DESCRIPTION_MAX || !g_utf8_validate(description, -1, NULL)) {
-      return snap_fail(v, err, "cannot take a snapshot: the description must be UTF-8 text of "
+      return vmx_op_fail(v, err, "cannot take a snapshot: the description must be UTF-8 text of "
                                "at most %u bytes",
                        VMSD_DESCRIPTION_MAX);
    }
@@ -308,11 +291,11 @@ vmx_snapshot_take(vmx *v, const char *name, const char *description, char **err)
    char *fname = NULL, *fpath = NULL;
    int rc = -1;
    if (!tree) {
-      snap_fail(v, err, "cannot take a snapshot: %s", why);
+      vmx_op_fail(v, err, "cannot take a snapshot: %s", why);
       goto out;
    }
    if (vmsd_count(tree) >= VMSD_MAX_SNAPSHOTS) {
-      snap_fail(v, err, "cannot take a snapshot: the virtual machine has %u already",
+      vmx_op_fail(v, err, "cannot take a snapshot: the virtual machine has %u already",
                 vmsd_count(tree));
       goto out;
    }
@@ -322,7 +305,7 @@ vmx_snapshot_take(vmx *v, const char *name, const char *description, char **err)
    for (;;) {
       uid = vmsd_next_uid(tree);
       if (!uid) {
-         snap_fail(v, err, "cannot take a snapshot: %s has used up every snapshot uid",
+         vmx_op_fail(v, err, "cannot take a snapshot: %s has used up every snapshot uid",
                    vmsd_path);
          goto out;
       }
@@ -347,7 +330,7 @@ vmx_snapshot_take(vmx *v, const char *name, const char *description, char **err)
    op_end(v);
    g_free(cfg_text);
    if (!ok) {
-      snap_fail(v, err, "cannot take snapshot '%s': %s%s", name, why,
+      vmx_op_fail(v, err, "cannot take snapshot '%s': %s%s", name, why,
                 is(v, "poweredOn") ? "; the virtual machine keeps running" : "");
       goto out;
    }
@@ -360,7 +343,7 @@ vmx_snapshot_take(vmx *v, const char *name, const char *description, char **err)
    vmsd_set_current(tree, uid);
    if (vmsd_save(tree, vmsd_path, &why) < 0) {
       unlink(fpath);
-      snap_fail(v, err, "cannot take snapshot '%s': %s", name, why);
+      vmx_op_fail(v, err, "cannot take snapshot '%s': %s", name, why);
       goto out;
    }
    vmxlog("Snapshot: took '%s' (uid %u, %s, parent %u) to %s in %lld ms", name, uid, state,
@@ -454,7 +437,7 @@ vmx_snapshot_revert(vmx *v, const char *name, char **err)
 {
    bool had_machine = v->machine != NULL;
    if (!is(v, "poweredOn") && !is(v, "paused") && !is(v, "suspended") && !is(v, "poweredOff")) {
-      return snap_fail(v, err, "cannot revert to a snapshot: the virtual machine is %s",
+      return vmx_op_fail(v, err, "cannot revert to a snapshot: the virtual machine is %s",
                        v->power_state);
    }
    char *why = NULL;
@@ -466,17 +449,17 @@ vmx_snapshot_revert(vmx *v, const char *name, char **err)
    ckpt_file *f = NULL;
    int rc = -1;
    if (!tree) {
-      snap_fail(v, err, "cannot revert to snapshot '%s': %s", name, why);
+      vmx_op_fail(v, err, "cannot revert to snapshot '%s': %s", name, why);
       goto out;
    }
    uint32_t uid = vmsd_find(tree, name, &why);
    const vmsd_snapshot *s = uid ? vmsd_get(tree, uid) : NULL;
    if (!s) {
-      snap_fail(v, err, "cannot revert to a snapshot: %s", why);
+      vmx_op_fail(v, err, "cannot revert to a snapshot: %s", why);
       goto out;
    }
    if (!s->filename[0]) {
-      snap_fail(v, err, "cannot revert to snapshot '%s': %s names no state file for it", name,
+      vmx_op_fail(v, err, "cannot revert to snapshot '%s': %s names no state file for it", name,
                 vmsd_path);
       goto out;
    }
@@ -523,7 +506,7 @@ vmx_snapshot_revert(vmx *v, const char *name, char **err)
    }
    if (!ok) {
       bool named = why && g_str_has_prefix(why, fpath);
-      snap_fail(v, err, "cannot revert to snapshot '%s': %s%s%s; the virtual machine is left as "
+      vmx_op_fail(v, err, "cannot revert to snapshot '%s': %s%s%s; the virtual machine is left as "
                         "it was",
                 name, named ? "" : fpath, named ? "" : ": ", why ? why : "unknown error");
       goto out;
@@ -558,7 +541,7 @@ vmx_snapshot_revert(vmx *v, const char *name, char **err)
    if (why) {
       /* The old suspended state (if any) is still there. */
       vmx_set_power_state(v, g_file_test(vmss, G_FILE_TEST_EXISTS) ? "suspended" : "poweredOff");
-      snap_fail(v, err, "cannot revert to snapshot '%s': %s", name, why);
+      vmx_op_fail(v, err, "cannot revert to snapshot '%s': %s", name, why);
       if (had_machine) {
          vmx_schedule_exit(v, 0);
       }
@@ -574,7 +557,7 @@ vmx_snapshot_revert(vmx *v, const char *name, char **err)
          char *perr = NULL;
          if (vmx_power_on(v, &perr) < 0) {
             /* The snapshot's state waits as the VM's suspended state. */
-            snap_fail(v, err, "reverted to snapshot '%s', but it does not run: %s", name, perr);
+            vmx_op_fail(v, err, "reverted to snapshot '%s', but it does not run: %s", name, perr);
             g_free(perr);
             if (had_machine) {
                vmx_schedule_exit(v, 0);
@@ -619,12 +602,12 @@ vmx_snapshot_delete(vmx *v, const char *name, const char *mode, char **err)
 {
    bool children = !strcmp(mode, "andDeleteChildren");
    if (mode[0] && !children) {
-      return snap_fail(v, err, "cannot delete a snapshot: unknown option '%s' (only "
+      return vmx_op_fail(v, err, "cannot delete a snapshot: unknown option '%s' (only "
                                "andDeleteChildren)",
                        mode);
    }
    if (!is(v, "poweredOn") && !is(v, "paused") && !is(v, "suspended") && !is(v, "poweredOff")) {
-      return snap_fail(v, err, "cannot delete a snapshot: the virtual machine is %s",
+      return vmx_op_fail(v, err, "cannot delete a snapshot: the virtual machine is %s",
                        v->power_state);
    }
    char *why = NULL;
@@ -634,12 +617,12 @@ vmx_snapshot_delete(vmx *v, const char *name, const char *mode, char **err)
    GHashTable *files = NULL;
    uint32_t *gone = NULL;
    if (!tree) {
-      snap_fail(v, err, "cannot delete snapshot '%s': %s", name, why);
+      vmx_op_fail(v, err, "cannot delete snapshot '%s': %s", name, why);
       goto out;
    }
    uint32_t uid = vmsd_find(tree, name, &why);
    if (!uid) {
-      snap_fail(v, err, "cannot delete a snapshot: %s", why);
+      vmx_op_fail(v, err, "cannot delete a snapshot: %s", why);
       goto out;
    }
    /* The state files, by uid, before the tree forgets them. */
@@ -653,7 +636,7 @@ vmx_snapshot_delete(vmx *v, const char *name, const char *mode, char **err)
    /* The tree first: a crash in between leaves a stray file, not a
     * snapshot without its state. */
    if (vmsd_save(tree, vmsd_path, &why) < 0) {
-      snap_fail(v, err, "cannot delete snapshot '%s': %s", name, why);
+      vmx_op_fail(v, err, "cannot delete snapshot '%s': %s", name, why);
       goto out;
    }
    for (unsigned k = 0; k < n; k++) {

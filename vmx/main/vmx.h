@@ -52,6 +52,9 @@ void vmx_drop_machine(vmx *v);
 int vmx_capture_screen(vmx *v, const char *path, char **err);
 
 void vmx_set_power_state(vmx *v, const char *state);
+/* A refused or failed operation: log "Error: MSG", put MSG in
+ * /vm/runtime/lastError and *err; returns -1. */
+int vmx_op_fail(vmx *v, char **err, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 /* Run a queued /vm/cmd request. */
 void vmx_run_commands(vmx *v);
 /* Publish every config key under /vm/config. */
