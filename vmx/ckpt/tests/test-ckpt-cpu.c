@@ -179,7 +179,7 @@ vm_new(kvmtest_env *env, vmm_kind kind, unsigned slot)
 
 /* Put the program in RAM and start it at CPL3. */
 static void
-prog_start(kvmtest_env *env, uint64_t report_at)
+prog_start(kvmtest_env *env, uint64_t iters, uint64_t report_at)
 {
    vmm_regs r;
    memcpy(env->mem + PROG_GPA, ckpt_guest_start, (size_t)(ckpt_guest_end - ckpt_guest_start));
@@ -187,7 +187,7 @@ prog_start(kvmtest_env *env, uint64_t report_at)
    kvmtest_enter(env, PROG_GPA + (uint64_t)(ckpt_guest_prog - ckpt_guest_start), true, 0);
    KVMTEST_CHECK(vmm_vcpu_get_regs(env->cpu, &r) == 0, "get_regs");
    r.gpr[VMM_RDI] = DATA_GPA;
-   r.gpr[VMM_RCX] = ITERS;
+   r.gpr[VMM_RCX] = iters;
    r.gpr[VMM_RSI] = report_at;
    KVMTEST_CHECK(vmm_vcpu_set_regs(env->cpu, &r) == 0, "set_regs");
 }
@@ -195,32 +195,48 @@ prog_start(kvmtest_env *env, uint64_t report_at)
 typedef struct stopper {
    vmm_vm *vm;
    unsigned ms;
+   const volatile uint64_t *watch;   /* or NULL */
+   int dones;                        /* the count of ends at the start */
 } stopper;
 
+/* Stop the VM after s->ms milliseconds, or, with a watch, as soon as the
+ * guest has written that word of its data (it writes word i at iteration
+ * i of its first pass): a moment inside the program however fast the
+ * host runs it. */
 static void *
 stop_later(void *arg)
 {
    stopper *s = arg;
-   g_usleep(s->ms * 1000ul);
+   if (s->watch) {
+      double t0 = kvmtest_now();
+      while (*s->watch == 0 && atomic_load(&dones) == s->dones && kvmtest_now() - t0 < 30) {
+      }
+   } else {
+      g_usleep(s->ms * 1000ul);
+   }
    vmm_vm_stop(s->vm);
    return NULL;
 }
 
-/* Run until the guest reports (port 0xe1 or 0xe2) or, with stop_ms, until
- * stopped from another thread. Returns the exit. */
+/* Run until the guest reports (port 0xe1 or 0xe2) or, with stop_ms or
+ * watch_word, until stopped from another thread (see stop_later). */
 static vmm_exit
-run(kvmtest_env *env, unsigned stop_ms)
+run(kvmtest_env *env, unsigned stop_ms, unsigned watch_word)
 {
    vmm_exit ex;
    pthread_t t;
-   stopper s = { env->vm, stop_ms };
-   if (stop_ms) {
+   bool stopper_on = stop_ms || watch_word;
+   stopper s = { env->vm, stop_ms, NULL, atomic_load(&dones) };
+   if (watch_word) {
+      s.watch = (const volatile uint64_t *)(env->mem + DATA_GPA) + watch_word;
+   }
+   if (stopper_on) {
       KVMTEST_CHECK(pthread_create(&t, NULL, stop_later, &s) == 0, "pthread_create");
    }
    int e = vmm_vcpu_run(env->cpu, &ex);
    KVMTEST_CHECK(e == 0, "run: %d (%s)", e, ex.msg);
    KVMTEST_CHECK(ex.reason == VMM_EXIT_STOP, "run ended with %d (%s)", ex.reason, ex.msg);
-   if (stop_ms) {
+   if (stopper_on) {
       pthread_join(t, NULL);
    }
    return ex;
@@ -233,7 +249,7 @@ run_to_end(kvmtest_env *env)
    int before = atomic_load(&dones);
    double t0 = kvmtest_now();
    while (atomic_load(&dones) == before) {
-      run(env, 0);
+      run(env, 0, 0);
       KVMTEST_CHECK(kvmtest_now() - t0 < 120, "the guest did not finish");
    }
 }
@@ -285,11 +301,11 @@ resume_file(kvmtest_env *env, vmm_kind kind, unsigned slot, const char *path)
 }
 
 static void
-check_result(kvmtest_env *env, const char *what)
+check_result(kvmtest_env *env, uint64_t iters, const char *what)
 {
    vmm_regs r;
    uint64_t rax, xmm;
-   expect(ITERS, &rax, &xmm);
+   expect(iters, &rax, &xmm);
    KVMTEST_CHECK(vmm_vcpu_get_regs(env->cpu, &r) == 0, "get_regs");
    KVMTEST_CHECK(r.gpr[VMM_RAX] == rax && r.gpr[VMM_RBX] == xmm,
                  "%s: the guest computed rax %016llx xmm0 %016llx, expected %016llx %016llx", what,
@@ -304,17 +320,40 @@ kind_name(vmm_kind k)
 }
 
 /* Run part of the program under `from` (to the report at iteration
- * report_at, or stopped after stop_ms), save, resume under `to`, finish. */
+ * report_at, or, with report_at 0, stopped at a random moment), save,
+ * resume under `to`, finish. The random moment is 20-80 ms in under the
+ * software monitor; under KVM, which runs the loop natively (ITERS in a
+ * few milliseconds), right after a random iteration of the first pass.
+ * Should the guest still finish first (a host thread descheduled), the
+ * program runs again with four times the work. */
 static void
-migrate(vmm_kind from, vmm_kind to, uint64_t report_at, unsigned stop_ms)
+migrate(vmm_kind from, vmm_kind to, uint64_t report_at)
 {
    kvmtest_env a, b;
-   vm_new(&a, from, 0);
-   prog_start(&a, report_at);
-   int mid = atomic_load(&midpoints), done = atomic_load(&dones);
-   run(&a, stop_ms);
-   KVMTEST_CHECK(atomic_load(&dones) == done, "the guest finished before the checkpoint");
-   KVMTEST_CHECK(report_at == 0 || atomic_load(&midpoints) == mid + 1, "no report");
+   uint64_t iters = ITERS;
+   for (;;) {
+      unsigned stop_ms = 0, watch = 0;
+      if (!report_at && from == VMM_KIND_SOFTWARE) {
+         stop_ms = 20 + (unsigned)(rand() % 60);
+      } else if (!report_at) {
+         watch = 1 + (unsigned)(rand() % 8191);
+      }
+      vm_new(&a, from, 0);
+      prog_start(&a, iters, report_at);
+      int mid = atomic_load(&midpoints), done = atomic_load(&dones);
+      run(&a, stop_ms, watch);
+      if (atomic_load(&dones) == done) {
+         KVMTEST_CHECK(report_at == 0 || atomic_load(&midpoints) == mid + 1, "no report");
+         break;
+      }
+      KVMTEST_CHECK(report_at == 0 && iters < 64 * ITERS,
+                    "the guest finished before the checkpoint (%llu iterations)",
+                    (unsigned long long)iters);
+      printf("# %s finished %llu iterations before the stop; again with 4 times as many\n",
+             kind_name(from), (unsigned long long)iters);
+      kvmtest_env_fini(&a);
+      iters *= 4;
+   }
    vmm_regs r;
    KVMTEST_CHECK(vmm_vcpu_get_regs(a.cpu, &r) == 0, "get_regs");
    char *path = save_file(&a, "migrate.vmss");
@@ -327,7 +366,7 @@ migrate(vmm_kind from, vmm_kind to, uint64_t report_at, unsigned stop_ms)
    run_to_end(&b);
    char what[96];
    snprintf(what, sizeof what, "%s -> %s", kind_name(from), kind_name(to));
-   check_result(&b, what);
+   check_result(&b, iters, what);
    kvmtest_env_fini(&b);
    g_unlink(path);
    g_free(path);
@@ -363,8 +402,8 @@ same_bytes(vmm_kind kind)
    kvmtest_env a, b;
    char *err = NULL;
    vm_new(&a, kind, 0);
-   prog_start(&a, ITERS / 3);
-   run(&a, 0);
+   prog_start(&a, ITERS, ITERS / 3);
+   run(&a, 0, 0);
    uint64_t t1, t2, t3;
    GBytes *s1 = save_masked(a.cpu, &t1);
    GBytes *raw = ckpt_cpu_save_section(a.cpu, &err);
@@ -405,15 +444,15 @@ same_format(void)
    char *err = NULL;
    vm_new(&k, VMM_KIND_HARDWARE, 0);
    vm_new(&s, VMM_KIND_SOFTWARE, 1);
-   prog_start(&k, ITERS / 3);
-   prog_start(&s, ITERS / 3);
+   prog_start(&k, ITERS, ITERS / 3);
+   prog_start(&s, ITERS, ITERS / 3);
    /* The same x87 state in both: their reset values differ (KVM starts
     * with FNINIT's control word 0x37f, the software monitor with the
     * power-on 0x40), which is state, not format. */
    static vmm_fpu f;
    KVMTEST_CHECK(vmm_vcpu_get_fpu(k.cpu, &f) == 0 && vmm_vcpu_set_fpu(s.cpu, &f) == 0, "fpu");
-   run(&k, 0);
-   run(&s, 0);
+   run(&k, 0, 0);
+   run(&s, 0, 0);
    GBytes *bk = ckpt_cpu_save_section(k.cpu, &err);
    GBytes *bs = ckpt_cpu_save_section(s.cpu, &err);
    gsize nk, ns;
@@ -668,18 +707,18 @@ main(int argc, char **argv)
    srand((unsigned)time(NULL));
    if (!kvm) {
       printf("1..7\n");
-      migrate(VMM_KIND_SOFTWARE, VMM_KIND_SOFTWARE, ITERS / 2, 0);
-      migrate(VMM_KIND_SOFTWARE, VMM_KIND_SOFTWARE, 0, 20 + (unsigned)(rand() % 60));
+      migrate(VMM_KIND_SOFTWARE, VMM_KIND_SOFTWARE, ITERS / 2);
+      migrate(VMM_KIND_SOFTWARE, VMM_KIND_SOFTWARE, 0);
       same_bytes(VMM_KIND_SOFTWARE);
       bad_values();
       no_lapic();
    } else {
       printf("1..7\n");
-      migrate(VMM_KIND_HARDWARE, VMM_KIND_SOFTWARE, ITERS / 3, 0);
-      migrate(VMM_KIND_SOFTWARE, VMM_KIND_HARDWARE, ITERS / 2, 0);
-      migrate(VMM_KIND_SOFTWARE, VMM_KIND_HARDWARE, 0, 20 + (unsigned)(rand() % 60));
-      migrate(VMM_KIND_HARDWARE, VMM_KIND_SOFTWARE, 0, 1 + (unsigned)(rand() % 3));
-      migrate(VMM_KIND_HARDWARE, VMM_KIND_HARDWARE, ITERS / 4, 0);
+      migrate(VMM_KIND_HARDWARE, VMM_KIND_SOFTWARE, ITERS / 3);
+      migrate(VMM_KIND_SOFTWARE, VMM_KIND_HARDWARE, ITERS / 2);
+      migrate(VMM_KIND_SOFTWARE, VMM_KIND_HARDWARE, 0);
+      migrate(VMM_KIND_HARDWARE, VMM_KIND_SOFTWARE, 0);
+      migrate(VMM_KIND_HARDWARE, VMM_KIND_HARDWARE, ITERS / 4);
       same_bytes(VMM_KIND_HARDWARE);
       same_format();
    }
