@@ -33,6 +33,9 @@ struct vmdb_pipe {
    bool in_sync;
    bool synced;
    bool closed;
+   bool flushing;            /* inside vmdb_pipe_flush() */
+   GSource *closed_idle;     /* a close seen while flushing, told later */
+   char *closed_reason;
    vmdb_pipe_callbacks cb;
    void *user;
    uint64_t tx_bytes, rx_bytes;
@@ -386,6 +389,20 @@ static GSourceFuncs pipe_source_funcs = {
    .dispatch = pipe_dispatch,
 };
 
+static gboolean
+tell_closed(gpointer data)
+{
+   vmdb_pipe *p = data;
+   g_source_unref(p->closed_idle);
+   p->closed_idle = NULL;
+   char *reason = g_steal_pointer(&p->closed_reason);
+   if (p->cb.closed) {
+      p->cb.closed(p, reason, p->user);   /* may free p */
+   }
+   g_free(reason);
+   return G_SOURCE_REMOVE;
+}
+
 static void
 pipe_close(vmdb_pipe *p, const char *reason)
 {
@@ -406,9 +423,20 @@ pipe_close(vmdb_pipe *p, const char *reason)
       close(p->fd);
       p->fd = -1;
    }
-   if (p->cb.closed) {
-      p->cb.closed(p, reason, p->user);
+   if (!p->cb.closed) {
+      return;
    }
+   if (p->flushing) {
+      /* The owner typically frees the pipe from its callback, and the
+       * flush, and the owner's loop over its pipes around it, still use
+       * it: tell it from the main loop instead. */
+      p->closed_reason = g_strdup(reason);
+      p->closed_idle = g_idle_source_new();
+      g_source_set_callback(p->closed_idle, tell_closed, p, NULL);
+      g_source_attach(p->closed_idle, p->mc);
+      return;
+   }
+   p->cb.closed(p, reason, p->user);
 }
 
 vmdb_pipe *
@@ -458,6 +486,11 @@ vmdb_pipe_free(vmdb_pipe *p)
    }
    p->cb.closed = NULL;
    pipe_close(p, NULL);
+   if (p->closed_idle) {
+      g_source_destroy(p->closed_idle);
+      g_source_unref(p->closed_idle);
+   }
+   g_free(p->closed_reason);
    vmdb_ctx_free(p->ctx);
    vmdb_db_unref(p->db);
    g_main_context_unref(p->mc);
@@ -495,20 +528,25 @@ bool
 vmdb_pipe_flush(vmdb_pipe *p, int timeout_ms)
 {
    /* Pick up changes committed but not yet dispatched to us. */
+   p->flushing = true;
    vmdb_ctx_dispatch(p->ctx);
    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+   bool ok = true;
    while (!p->closed && p->out->len > p->out_off) {
       gint64 left = (deadline - g_get_monotonic_time()) / 1000;
       if (left <= 0) {
-         return false;
+         ok = false;
+         break;
       }
       struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
       if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
-         return false;
+         ok = false;
+         break;
       }
       try_write(p);
    }
-   return !p->closed;
+   p->flushing = false;
+   return ok && !p->closed;
 }
 
 /* ---- sockets */

@@ -26,7 +26,9 @@ typedef struct vmdb_pipe_callbacks {
    /* The peer sent an ERROR (e.g. a refused write). */
    void (*peer_error)(vmdb_pipe *p, const char *msg, void *user);
    /* The connection ended; reason is NULL for an orderly close. The pipe
-    * stays valid until vmdb_pipe_free(). */
+    * stays valid until vmdb_pipe_free(). A close found by
+    * vmdb_pipe_flush() is told later, from the pipe's main context, so
+    * that the owner may free the pipe here even then. */
    void (*closed)(vmdb_pipe *p, const char *reason, void *user);
 } vmdb_pipe_callbacks;
 
@@ -42,7 +44,8 @@ vmdb_pipe *vmdb_pipe_new(vmdb_db *db, int fd, bool server, const char *subtree,
 void vmdb_pipe_free(vmdb_pipe *p);
 bool vmdb_pipe_synced(vmdb_pipe *p);
 bool vmdb_pipe_closed(vmdb_pipe *p);
-/* Send what is queued now, blocking up to timeout_ms (for clean exits). */
+/* Send what is queued now, blocking up to timeout_ms (for clean exits).
+ * It does not call the closed callback (see above). */
 bool vmdb_pipe_flush(vmdb_pipe *p, int timeout_ms);
 /* Bytes written and read so far. */
 void vmdb_pipe_stats(vmdb_pipe *p, uint64_t *tx_bytes, uint64_t *rx_bytes);

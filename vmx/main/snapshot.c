@@ -27,37 +27,14 @@ is(const vmx *v, const char *s)
 
 /* The main loop does not run while a checkpoint is written or read: send
  * what changed to the clients now, briefly (a client that does not read
- * does not hold the operation up).
- *
- * A pipe whose peer has gone closes during its flush, and the vmx's close
- * callback takes it out of v->pipes, which frees it, while the flush still
- * uses it. So the flushes run with v->pipes standing in for a list that
- * frees nothing, and the pipes that closed are freed afterwards. */
+ * does not hold the operation up). A pipe that closes meanwhile is told
+ * to us, and freed, from the main loop later. */
 static void
 push(vmx *v)
 {
-   GPtrArray *real = v->pipes;
-   if (real->len == 0) {
-      return;
+   for (guint i = 0; i < v->pipes->len; i++) {
+      vmdb_pipe_flush(g_ptr_array_index(v->pipes, i), 10);
    }
-   GPtrArray *open_now = g_ptr_array_new();
-   for (guint i = 0; i < real->len; i++) {
-      g_ptr_array_add(open_now, g_ptr_array_index(real, i));
-   }
-   v->pipes = g_ptr_array_copy(open_now, NULL, NULL);
-   for (guint i = 0; i < open_now->len; i++) {
-      vmdb_pipe_flush(g_ptr_array_index(open_now, i), 10);
-   }
-   GPtrArray *still = v->pipes;
-   v->pipes = real;
-   for (guint i = 0; i < open_now->len; i++) {
-      vmdb_pipe *p = g_ptr_array_index(open_now, i);
-      if (!g_ptr_array_find(still, p, NULL)) {
-         g_ptr_array_remove(real, p);   /* closed meanwhile: freed now */
-      }
-   }
-   g_ptr_array_free(still, TRUE);
-   g_ptr_array_free(open_now, TRUE);
 }
 
 void

@@ -417,6 +417,72 @@ test_protocol_error(void)
    vmdb_db_unref(db);
 }
 
+/* A pipe whose peer went away, found by vmdb_pipe_flush(): the owner
+ * frees pipes from its closed callback, so the flush must not call it
+ * (it, and the owner's loop over its pipes, still use the pipe); the
+ * callback comes from the main loop afterwards. */
+typedef struct flush_owner {
+   vmdb_pipe *p;
+   bool in_flush;
+   bool told_in_flush;
+   int told;
+   char *reason;
+} flush_owner;
+
+static void
+owner_closed(vmdb_pipe *p, const char *reason, void *user)
+{
+   flush_owner *o = user;
+   g_assert_true(p == o->p);
+   o->told++;
+   o->told_in_flush |= o->in_flush;
+   o->reason = g_strdup(reason);
+   vmdb_pipe_free(p);   /* what the vmx does */
+   o->p = NULL;
+}
+
+static void
+test_close_during_flush(void)
+{
+   vmdb_db *db = new_db();
+   vmdb_ctx *ctx = vmdb_ctx_new(db, 0);
+   int sv[2];
+   g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+   flush_owner o = { 0 };
+   vmdb_pipe_callbacks cb = { .closed = owner_closed };
+   o.p = vmdb_pipe_new(db, sv[0], true, "/test", NULL, NULL, &cb, &o);
+   close(sv[1]);   /* the peer is gone */
+   vmdb_set_int(ctx, "/test/int", 42);
+   o.in_flush = true;
+   g_assert_false(vmdb_pipe_flush(o.p, 100));
+   o.in_flush = false;
+   g_assert_cmpint(o.told, ==, 0);
+   g_assert_nonnull(o.p);
+   g_assert_true(vmdb_pipe_closed(o.p));
+   g_assert_false(vmdb_pipe_flush(o.p, 100));   /* a second flush is harmless */
+   SPIN_UNTIL(o.told == 1);
+   g_assert_false(o.told_in_flush);
+   g_assert_null(o.p);
+   g_assert_nonnull(o.reason);
+   g_assert_nonnull(strstr(o.reason, "write failed"));
+   g_free(o.reason);
+
+   /* Freed by its owner before the main loop ran: never told. */
+   g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+   memset(&o, 0, sizeof o);
+   o.p = vmdb_pipe_new(db, sv[0], true, "/test", NULL, NULL, &cb, &o);
+   close(sv[1]);
+   vmdb_set_int(ctx, "/test/int", 43);
+   g_assert_false(vmdb_pipe_flush(o.p, 100));
+   vmdb_pipe_free(o.p);
+   for (int i = 0; i < 20; i++) {
+      g_main_context_iteration(NULL, FALSE);
+   }
+   g_assert_cmpint(o.told, ==, 0);
+   vmdb_ctx_free(ctx);
+   vmdb_db_unref(db);
+}
+
 static void
 test_socket_and_uid(void)
 {
@@ -478,6 +544,7 @@ main(int argc, char **argv)
    g_test_add_func("/vmdb-pipe/txn-across-pipe", test_txn_across_pipe);
    g_test_add_func("/vmdb-pipe/protocol-error", test_protocol_error);
    g_test_add_func("/vmdb-pipe/socket-and-uid", test_socket_and_uid);
+   g_test_add_func("/vmdb-pipe/close-during-flush", test_close_during_flush);
    g_test_add_func("/vmdb-pipe/two-process-10000-updates", test_two_process_ordering);
    return g_test_run();
 }
