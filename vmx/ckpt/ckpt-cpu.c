@@ -36,6 +36,8 @@ static const char *const seg_names[VMM_NSEG] = { "es", "cs", "ss", "ds", "fs", "
 #define XCR0_AVX 4ull
 #define XCR0_AVX512 0xe0ull
 
+#define MSR_TSC_DEADLINE 0x6e0u
+
 /* File codes of mp_state (not tied to the enum's values). */
 enum { MP_RUNNABLE = 0, MP_WAIT_SIPI = 1, MP_HALTED = 2, MP_WAIT_INIT = 3 };
 
@@ -48,6 +50,8 @@ typedef struct cpu_state {
    unsigned nmsrs;
    vmm_lapic lapic;
    bool have_lapic;
+   uint64_t tsc_deadline;   /* IA32_TSC_DEADLINE, with the local APIC */
+   bool have_tsc_deadline;
    vmm_events ev;
    vmm_mp_state mp;
    vmm_debugregs dr;
@@ -144,6 +148,14 @@ get_state(vmm_vcpu *cpu, cpu_state *s, bool for_restore, char **err)
    e = vmm_vcpu_get_lapic(cpu, &s->lapic);
    if (e == 0) {
       s->have_lapic = true;
+      /* The TSC-deadline timer is the local APIC's, but reached as an MSR
+       * (KVM's in-kernel APIC keeps it outside the register page). A
+       * local APIC without one leaves the item out. */
+      vmm_msr m = { .index = MSR_TSC_DEADLINE };
+      if (vmm_vcpu_get_msrs(cpu, &m, 1) == 0) {
+         s->tsc_deadline = m.value;
+         s->have_tsc_deadline = true;
+      }
    } else if (e != -ENOTSUP && !for_restore) {
       *err = g_strdup_printf("cpu%u: cannot read the local APIC: %s", vmm_vcpu_index(cpu),
                              g_strerror(-e));
@@ -243,6 +255,9 @@ ckpt_cpu_save(vmm_vcpu *cpu, ckpt_writer *w, char **err)
    }
    if (s.have_lapic) {
       ckpt_put_bytes(w, "lapic", s.lapic.regs, VMM_LAPIC_SIZE);
+   }
+   if (s.have_tsc_deadline) {
+      ckpt_put_u64(w, "tsc_deadline", s.tsc_deadline);
    }
    ckpt_put_u8(w, "ev.exc.injected", s.ev.exception_injected);
    ckpt_put_u8(w, "ev.exc.nr", s.ev.exception_nr);
@@ -491,6 +506,7 @@ ckpt_cpu_restore(vmm_vcpu *cpu, ckpt_reader *r, char **err)
       s.msr_have[i] = ckpt_get_u64(r, tag, &s.msrs[i].value);
    }
    lapic_in_file = ckpt_get_bytes(r, "lapic", s.lapic.regs, VMM_LAPIC_SIZE);
+   bool tscdl_in_file = ckpt_get_u64(r, "tsc_deadline", &s.tsc_deadline);
    ckpt_get_u8(r, "ev.exc.injected", &s.ev.exception_injected);
    ckpt_get_u8(r, "ev.exc.nr", &s.ev.exception_nr);
    ckpt_get_u8(r, "ev.exc.has_error", &s.ev.exception_has_error);
@@ -562,6 +578,17 @@ ckpt_cpu_restore(vmm_vcpu *cpu, ckpt_reader *r, char **err)
    if (lapic_in_file && (e = vmm_vcpu_set_lapic(cpu, &s.lapic)) < 0) {
       *err = refused(cpu, sec, "local APIC", e);
       return false;
+   }
+   /* After the TSC it counts against and the timer mode in the LAPIC's
+    * LVT (a deadline written in another mode is dropped). */
+   if (tscdl_in_file && lapic_in_file) {
+      vmm_msr m = { .index = MSR_TSC_DEADLINE, .value = s.tsc_deadline };
+      if ((e = vmm_vcpu_set_msrs(cpu, &m, 1)) < 0) {
+         char what[64];
+         snprintf(what, sizeof what, "TSC deadline 0x%llx", (unsigned long long)s.tsc_deadline);
+         *err = refused(cpu, sec, what, e);
+         return false;
+      }
    }
    if ((e = vmm_vcpu_set_mp_state(cpu, s.mp)) < 0) {
       *err = refused(cpu, sec, "run state", e);

@@ -66,8 +66,17 @@ expect(uint64_t n, uint64_t *rax_out, uint64_t *xmm_out)
 
 typedef struct mini_ic {
    vmm_lapic page;
-   uint64_t apic_base, cr8;
+   uint64_t apic_base, cr8, tsc_deadline;
 } mini_ic;
+
+/* The LVT timer is in TSC-deadline mode (bits 18:17 = 2). */
+static bool
+ic_tscdl_mode(mini_ic *ic)
+{
+   uint32_t lvtt;
+   memcpy(&lvtt, ic->page.regs + 0x320, 4);
+   return ((lvtt >> 17) & 3) == 2;
+}
 
 static mini_ic ics[2];   /* one per software VM alive at a time */
 
@@ -78,10 +87,15 @@ static bool
 ic_msr_read(void *o, unsigned v, uint32_t msr, uint64_t *val)
 {
    (void)v;
+   mini_ic *ic = o;
+   if (msr == 0x6e0) {   /* reads 0 outside TSC-deadline mode */
+      *val = ic_tscdl_mode(ic) ? ic->tsc_deadline : 0;
+      return true;
+   }
    if (msr != 0x1b) {
       return false;
    }
-   *val = ((mini_ic *)o)->apic_base;
+   *val = ic->apic_base;
    return true;
 }
 
@@ -90,10 +104,17 @@ ic_msr_write(void *o, unsigned v, uint32_t msr, uint64_t val, uint64_t tsc)
 {
    (void)v;
    (void)tsc;
+   mini_ic *ic = o;
+   if (msr == 0x6e0) {   /* ignored outside TSC-deadline mode */
+      if (ic_tscdl_mode(ic)) {
+         ic->tsc_deadline = val;
+      }
+      return true;
+   }
    if (msr != 0x1b) {
       return false;
    }
-   ((mini_ic *)o)->apic_base = val;
+   ic->apic_base = val;
    return true;
 }
 
@@ -514,6 +535,48 @@ same_format(void)
    g_string_free(diffs, TRUE);
 }
 
+/* An armed TSC-deadline timer (KVM keeps it outside the LAPIC page) comes
+ * back armed, at the same deadline, in a VM of the other kind. */
+static void
+tsc_deadline(vmm_kind from, vmm_kind to)
+{
+   kvmtest_env a, b;
+   char *err = NULL;
+   vm_new(&a, from, 0);
+   vmm_lapic l;
+   KVMTEST_CHECK(vmm_vcpu_get_lapic(a.cpu, &l) == 0, "get_lapic");
+   uint32_t svr = 0x1ff, lvtt = 0x000500ec;   /* enabled; TSC-deadline mode, masked, 0xec */
+   memcpy(l.regs + 0xf0, &svr, 4);
+   memcpy(l.regs + 0x320, &lvtt, 4);
+   KVMTEST_CHECK(vmm_vcpu_set_lapic(a.cpu, &l) == 0, "set_lapic");
+   vmm_msr tsc = { .index = 0x10 };
+   KVMTEST_CHECK(vmm_vcpu_get_msrs(a.cpu, &tsc, 1) == 0, "read the TSC");
+   uint64_t deadline = tsc.value + (1ull << 42) + (uint64_t)(rand() & 0xffff);
+   vmm_msr m = { .index = 0x6e0, .value = deadline };
+   KVMTEST_CHECK(vmm_vcpu_set_msrs(a.cpu, &m, 1) == 0, "arm the TSC deadline");
+   m.value = 0;
+   KVMTEST_CHECK(vmm_vcpu_get_msrs(a.cpu, &m, 1) == 0 && m.value == deadline,
+                 "%s: the deadline reads back as 0x%llx, armed at 0x%llx", kind_name(from),
+                 (unsigned long long)m.value, (unsigned long long)deadline);
+   GBytes *sec = ckpt_cpu_save_section(a.cpu, &err);
+   KVMTEST_CHECK(sec, "save: %s", err);
+   gsize n;
+   const void *d = g_bytes_get_data(sec, &n);
+   KVMTEST_CHECK(memmem(d, n, "tsc_deadline", 12), "no tsc_deadline item");
+   vm_new(&b, to, 1);
+   KVMTEST_CHECK(ckpt_cpu_restore_section(b.cpu, d, n, &err), "restore: %s", err);
+   m.value = 0;
+   KVMTEST_CHECK(vmm_vcpu_get_msrs(b.cpu, &m, 1) == 0 && m.value == deadline,
+                 "%s -> %s: the deadline is 0x%llx after the restore, 0x%llx saved",
+                 kind_name(from), kind_name(to), (unsigned long long)m.value,
+                 (unsigned long long)deadline);
+   g_bytes_unref(sec);
+   kvmtest_env_fini(&a);
+   kvmtest_env_fini(&b);
+   OK("%s -> %s: an armed TSC-deadline timer keeps its deadline", kind_name(from),
+      kind_name(to));
+}
+
 /* ---- bad values ------------------------------------------------------------ */
 
 typedef void (*mutate_fn)(ckpt_writer *w);
@@ -706,14 +769,15 @@ main(int argc, char **argv)
    KVMTEST_CHECK(tmpdir, "tmpdir");
    srand((unsigned)time(NULL));
    if (!kvm) {
-      printf("1..7\n");
+      printf("1..8\n");
       migrate(VMM_KIND_SOFTWARE, VMM_KIND_SOFTWARE, ITERS / 2);
       migrate(VMM_KIND_SOFTWARE, VMM_KIND_SOFTWARE, 0);
       same_bytes(VMM_KIND_SOFTWARE);
       bad_values();
       no_lapic();
+      tsc_deadline(VMM_KIND_SOFTWARE, VMM_KIND_SOFTWARE);
    } else {
-      printf("1..7\n");
+      printf("1..10\n");
       migrate(VMM_KIND_HARDWARE, VMM_KIND_SOFTWARE, ITERS / 3);
       migrate(VMM_KIND_SOFTWARE, VMM_KIND_HARDWARE, ITERS / 2);
       migrate(VMM_KIND_SOFTWARE, VMM_KIND_HARDWARE, 0);
@@ -721,6 +785,9 @@ main(int argc, char **argv)
       migrate(VMM_KIND_HARDWARE, VMM_KIND_HARDWARE, ITERS / 4);
       same_bytes(VMM_KIND_HARDWARE);
       same_format();
+      tsc_deadline(VMM_KIND_HARDWARE, VMM_KIND_HARDWARE);
+      tsc_deadline(VMM_KIND_HARDWARE, VMM_KIND_SOFTWARE);
+      tsc_deadline(VMM_KIND_SOFTWARE, VMM_KIND_HARDWARE);
    }
    g_rmdir(tmpdir);
    g_free(tmpdir);
