@@ -36,6 +36,7 @@ struct vmx_platform {
    vmx_request req;
    char *req_why;
    unsigned unclaimed_logged;
+   bool continuing;
 };
 
 vmx_platform *
@@ -48,6 +49,18 @@ vmx_platform_new(void)
    p->mmio = g_array_new(FALSE, FALSE, sizeof(mmio_range));
    p->devs = g_array_new(FALSE, FALSE, sizeof(dev_inst));
    return p;
+}
+
+void
+vmx_platform_set_continuing(vmx_platform *p, bool continuing)
+{
+   p->continuing = continuing;
+}
+
+bool
+vmx_platform_continuing(const vmx_platform *p)
+{
+   return p->continuing;
 }
 
 void

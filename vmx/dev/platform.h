@@ -51,6 +51,12 @@ typedef struct vmx_device_desc {
 typedef void (*vmx_irq_sink_fn)(void *opaque, unsigned gsi, bool level);
 
 vmx_platform *vmx_platform_new(void);
+/* The devices about to be created continue the guest's run that their
+ * outputs recorded so far (a resume of the VM's own suspend): a serial
+ * port's log file is appended to, not emptied as at power-on or after a
+ * revert to a snapshot. Set before vmx_platform_add_devices(). */
+void vmx_platform_set_continuing(vmx_platform *p, bool continuing);
+bool vmx_platform_continuing(const vmx_platform *p);
 /* Create every device of the table in order; on failure destroy those
  * already made and return false with *err naming the device. */
 bool vmx_platform_add_devices(vmx_platform *p, const vmx_device_desc *const *table, size_t n,

@@ -88,7 +88,7 @@ vmx_machine_guest_wanted(const vmxcfg *cfg)
 
 static bool
 guest_create(const vmxcfg *cfg, const char *vmx_dir, vmm_kind kind, void *ram, uint64_t ram_size,
-             unsigned ncpus, bool load, vmx_machine_guest **out, char **err)
+             unsigned ncpus, bool load, bool continuing, vmx_machine_guest **out, char **err)
 {
    *out = NULL;
    if (!vmx_machine_guest_wanted(cfg)) {
@@ -103,6 +103,7 @@ guest_create(const vmxcfg *cfg, const char *vmx_dir, vmm_kind kind, void *ram, u
    g->ram.size = ram_size;
    resolve_serial_paths(g->cfg, vmx_dir);
    g->plat = vmx_platform_new();
+   vmx_platform_set_continuing(g->plat, continuing);
    if (!vmx_platform_add_devices(g->plat, pc_devices, G_N_ELEMENTS(pc_devices), g->cfg, err) ||
        (kind == VMM_KIND_SOFTWARE &&
         !vmx_platform_add_devices(g->plat, soft_irq_devices, G_N_ELEMENTS(soft_irq_devices),
@@ -137,15 +138,15 @@ bool
 vmx_machine_guest_create(const vmxcfg *cfg, const char *vmx_dir, vmm_kind kind, void *ram,
                          uint64_t ram_size, unsigned ncpus, vmx_machine_guest **out, char **err)
 {
-   return guest_create(cfg, vmx_dir, kind, ram, ram_size, ncpus, true, out, err);
+   return guest_create(cfg, vmx_dir, kind, ram, ram_size, ncpus, true, false, out, err);
 }
 
 bool
 vmx_machine_guest_create_unbooted(const vmxcfg *cfg, const char *vmx_dir, vmm_kind kind,
-                                  void *ram, uint64_t ram_size, unsigned ncpus,
+                                  void *ram, uint64_t ram_size, unsigned ncpus, bool continuing,
                                   vmx_machine_guest **out, char **err)
 {
-   return guest_create(cfg, vmx_dir, kind, ram, ram_size, ncpus, false, out, err);
+   return guest_create(cfg, vmx_dir, kind, ram, ram_size, ncpus, false, continuing, out, err);
 }
 
 void

@@ -26,7 +26,7 @@ bool vmx_machine_guest_create(const vmxcfg *cfg, const char *vmx_dir, vmm_kind k
  * image as usual). */
 bool vmx_machine_guest_create_unbooted(const vmxcfg *cfg, const char *vmx_dir, vmm_kind kind,
                                        void *ram, uint64_t ram_size, unsigned ncpus,
-                                       vmx_machine_guest **out, char **err);
+                                       bool continuing, vmx_machine_guest **out, char **err);
 /* True when the config names a guest image. */
 bool vmx_machine_guest_wanted(const vmxcfg *cfg);
 void vmx_machine_guest_destroy(vmx_machine_guest *g);

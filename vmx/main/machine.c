@@ -420,7 +420,7 @@ stop_monitor(vmx_machine *m)
 
 static vmx_machine *
 create(const vmx_hw_config *hw, const vmxcfg *cfg, const char *vmx_dir, vmx_machine_event_fn ev,
-       void *opaque, bool paused, char **err)
+       void *opaque, bool paused, bool continuing, char **err)
 {
    vmx_machine *m = g_new0(vmx_machine, 1);
    m->hw = *hw;
@@ -441,9 +441,11 @@ create(const vmx_hw_config *hw, const vmxcfg *cfg, const char *vmx_dir, vmx_mach
    }
    /* The monitor decides which devices the platform models itself. */
    if (!vmx_monitor_choose(m->hw.monitor_requested, &m->mon, err) ||
-       !(paused ? vmx_machine_guest_create_unbooted
-                : vmx_machine_guest_create)(cfg, vmx_dir, m->mon.chosen, m->ram, m->ram_size,
-                                            hw->numvcpus, &m->guest, err)) {
+       !(paused ? vmx_machine_guest_create_unbooted(cfg, vmx_dir, m->mon.chosen, m->ram,
+                                                    m->ram_size, hw->numvcpus, continuing,
+                                                    &m->guest, err)
+                : vmx_machine_guest_create(cfg, vmx_dir, m->mon.chosen, m->ram, m->ram_size,
+                                           hw->numvcpus, &m->guest, err))) {
       vmx_machine_destroy(m);
       return NULL;
    }
@@ -469,14 +471,14 @@ vmx_machine *
 vmx_machine_create(const vmx_hw_config *hw, const vmxcfg *cfg, const char *vmx_dir,
                    vmx_machine_event_fn ev, void *opaque, char **err)
 {
-   return create(hw, cfg, vmx_dir, ev, opaque, false, err);
+   return create(hw, cfg, vmx_dir, ev, opaque, false, false, err);
 }
 
 vmx_machine *
 vmx_machine_create_paused(const vmx_hw_config *hw, const vmxcfg *cfg, const char *vmx_dir,
-                          vmx_machine_event_fn ev, void *opaque, char **err)
+                          bool continuing, vmx_machine_event_fn ev, void *opaque, char **err)
 {
-   return create(hw, cfg, vmx_dir, ev, opaque, true, err);
+   return create(hw, cfg, vmx_dir, ev, opaque, true, continuing, err);
 }
 
 void

@@ -47,10 +47,13 @@ vmx_machine *vmx_machine_create(const vmx_hw_config *hw, const vmxcfg *cfg,
                                 const char *vmx_dir, vmx_machine_event_fn ev, void *opaque,
                                 char **err);
 /* For a resume: the same without loading the guest image, and with every
- * vCPU parked before it runs any guest code (restore, then unpause). */
+ * vCPU parked before it runs any guest code (restore, then unpause).
+ * continuing: the checkpoint goes on with the run the devices' outputs
+ * recorded (the VM's own suspend; see vmx_platform_set_continuing), not
+ * a snapshot's earlier point. */
 vmx_machine *vmx_machine_create_paused(const vmx_hw_config *hw, const vmxcfg *cfg,
-                                       const char *vmx_dir, vmx_machine_event_fn ev,
-                                       void *opaque, char **err);
+                                       const char *vmx_dir, bool continuing,
+                                       vmx_machine_event_fn ev, void *opaque, char **err);
 void vmx_machine_destroy(vmx_machine *m);
 
 /* Checkpoint: write the paused machine's sections (its CPUs, devices, RAM

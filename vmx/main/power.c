@@ -127,7 +127,8 @@ vmx_power_on(vmx *v, char **err)
       vmx_set_power_state(v, before);
       return -1;
    }
-   v->machine = resume ? vmx_machine_create_paused(&hw, v->cfg, v->dir, on_machine_event, v, &why)
+   v->machine = resume ? vmx_machine_create_paused(&hw, v->cfg, v->dir, !v->reverting,
+                                                   on_machine_event, v, &why)
                        : vmx_machine_create(&hw, v->cfg, v->dir, on_machine_event, v, &why);
    if (v->machine && resume && !resume_from(v, vmss, &why)) {
       vmx_op_fail(v, err, "cannot resume from %s: %s; the suspended state is kept", vmss, why);

@@ -532,7 +532,10 @@ vmx_snapshot_revert(vmx *v, const char *name, char **err)
       vmx_set_power_state(v, "suspended");
       if (strcmp(state, "suspended") != 0) {
          char *perr = NULL;
-         if (vmx_power_on(v, &perr) < 0) {
+         v->reverting = true;   /* the guest's run starts again from the snapshot */
+         int prc = vmx_power_on(v, &perr);
+         v->reverting = false;
+         if (prc < 0) {
             /* The snapshot's state waits as the VM's suspended state. */
             vmx_op_fail(v, err, "reverted to snapshot '%s', but it does not run: %s", name, perr);
             g_free(perr);

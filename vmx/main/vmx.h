@@ -29,6 +29,7 @@ typedef struct vmx {
    guint uptime_timer;
    gint64 power_on_mono;
    bool exiting;
+   bool reverting;        /* a power-on inside a revert to a snapshot */
    guint exit_timer;
    int exit_code;
 } vmx;

@@ -55,16 +55,21 @@ EOF
 
 fail() {
    echo "FAIL: $*"
-   echo "---- serial (this run)"; tail -20 "$T/serial0.log" 2>/dev/null
-   echo "---- serial (earlier runs)"; tail -5 "$T/serial.all" 2>/dev/null
+   echo "---- serial"; tail -20 "$T/serial0.log" 2>/dev/null
    echo "---- vmware.log"; tail -40 "$T/vmware.log" 2>/dev/null
    "$VMRUN" stop "$vmx" hard >/dev/null 2>&1
    exit 1
 }
 
-# The last round number the guest printed in this run of the vmx.
+# The serial log is emptied at power-on and appended to on resume: what
+# the guest wrote since `mark` (this run of the vmx, or since a reset).
+base=0
+mark() { base=$(stat -c %s "$T/serial0.log" 2>/dev/null || echo 0); }
+since_mark() { tail -c +$((base + 1)) "$T/serial0.log" 2>/dev/null; }
+
+# The last round number the guest printed since the mark.
 last_round() {
-   grep -o 'CKPT round=[0-9][0-9]* ticks' "$T/serial0.log" 2>/dev/null | tail -1 | tr -cd '0-9\n'
+   since_mark | grep -o 'CKPT round=[0-9][0-9]* ticks' | tail -1 | tr -cd '0-9\n'
 }
 
 wait_round_above() { # wait_round_above N SECONDS
@@ -95,7 +100,8 @@ for i in $(seq 1 "$cycles"); do
    pgrep -f "vmx.*$vmx" >/dev/null && sleep 1
    pgrep -f "vmx.*$vmx" >/dev/null && fail "a vmx still runs after suspend"
    before=$(last_round)
-   cat "$T/serial0.log" >>"$T/serial.all"
+   cp "$T/serial0.log" "$T/serial.before"
+   mark
 
    if [ "$i" -eq 2 ]; then
       # A corrupted state: refused, the VM stays suspended, the file as it was.
@@ -121,8 +127,11 @@ for i in $(seq 1 "$cycles"); do
    [ -e "$vmss" ] && fail "$vmss is still there after the resume"
    grep -q "Checkpoint: resumed from" "$T/vmware.log" || fail "vmware.log does not say it resumed"
    r=$(wait_round_above "$before" 60)
+   # The log goes on after what the guest wrote before the suspend.
+   cmp -s -n "$base" "$T/serial0.log" "$T/serial.before" ||
+      fail "the serial log lost what the guest wrote before the suspend"
    # Resumed, not rebooted: the first round of this run continues the count.
-   first=$(grep -o 'CKPT round=[0-9][0-9]* ticks' "$T/serial0.log" | head -1 | tr -cd '0-9\n')
+   first=$(since_mark | grep -o 'CKPT round=[0-9][0-9]* ticks' | head -1 | tr -cd '0-9\n')
    [ "$first" -gt "$before" ] || fail "after resume the guest started again at round $first (was $before)"
    if [ -n "$alternate" ]; then
       grep -q "saved under the $saved_under monitor, resuming under the $monitor monitor" \
@@ -135,16 +144,16 @@ done
 
 # A reset after a resume: RAM is the checkpoint's private mapping until
 # then; the machine must go back to its own memory and boot the image anew.
+mark
 "$VMRUN" reset "$vmx" hard >"$T/reset.out" 2>&1 || fail "vmrun reset: $(cat "$T/reset.out")"
 end=$((SECONDS + 60))
-until [ "$(grep -c 'kit: ckpt, booted' "$T/serial0.log")" -ge 1 ] &&
-      grep -A1000 'kit: ckpt, booted' "$T/serial0.log" | grep -q 'CKPT round=1 '; do
+until since_mark | grep -A1000 'kit: ckpt, booted' | grep -q 'CKPT round=1 '; do
    [ $SECONDS -lt $end ] || fail "the guest did not boot again after a reset"
    sleep 0.2
 done
 echo "reset after resume: the guest booted again"
 "$VMRUN" stop "$vmx" hard >/dev/null 2>&1
-grep -q 'FAIL' "$T/serial0.log" "$T/serial.all" && fail "the guest reported a failure"
+grep -q 'FAIL' "$T/serial0.log" && fail "the guest reported a failure"
 echo "PASS: $cycles suspend/resume cycles"
 rm -rf "$T"
 exit 0

@@ -63,8 +63,7 @@ trap cleanup EXIT
 
 fail() {
    echo "FAIL: $*"
-   echo "---- serial (this run)"; tail -20 "$T/serial0.log" 2>/dev/null
-   echo "---- serial (earlier runs)"; tail -5 "$T/serial.all" 2>/dev/null
+   echo "---- serial"; tail -20 "$T/serial0.log" 2>/dev/null
    echo "---- snap.vmsd"; cat "$T/snap.vmsd" 2>/dev/null
    echo "---- vmware.log"; tail -40 "$T/vmware.log" 2>/dev/null
    "$VMRUN" stop "$vmx" hard >/dev/null 2>&1
@@ -73,14 +72,18 @@ fail() {
 
 # Rounds the guest has printed whole (a line still being written may end
 # in the middle of its number).
-rounds() { grep -o 'CKPT round=[0-9]* ticks=' "$T/serial0.log" 2>/dev/null | cut -d= -f2 | cut -d' ' -f1; }
+# The serial log is emptied when a run starts (power-on, a revert that
+# runs the guest: base=0 then) and appended to on resume: these read what
+# the guest wrote since the last mark.
+base=0
+mark() { base=$(stat -c %s "$T/serial0.log" 2>/dev/null || echo 0); }
+since_mark() { tail -c +$((base + 1)) "$T/serial0.log" 2>/dev/null; }
+rounds() { since_mark | grep -o 'CKPT round=[0-9]* ticks=' | cut -d= -f2 | cut -d' ' -f1; }
 last_round() { rounds | tail -1; }
 first_round() { rounds | head -1; }
 check_no_fail() {
-   grep -q 'FAIL' "$T/serial0.log" "$T/serial.all" 2>/dev/null && fail "the guest reported a failure"
+   grep -q 'FAIL' "$T/serial0.log" 2>/dev/null && fail "the guest reported a failure"
 }
-# The serial log starts anew with every machine: keep what it said.
-keep_serial() { cat "$T/serial0.log" >>"$T/serial.all" 2>/dev/null; }
 
 # Sets R to the last round once it is above N.
 wait_round_above() { # wait_round_above N SECONDS
@@ -129,7 +132,7 @@ check_back() { # check_back NAME LO HI
    FIRST=$(first_round)
    [ "$FIRST" -gt "$2" ] && [ "$FIRST" -le $(($3 + 2)) ] ||
       fail "after the revert to $1 the guest is at round $FIRST, but $1 was taken between rounds $2 and $3"
-   grep -q 'kit: ckpt, booted' "$T/serial0.log" && fail "the guest booted again after reverting to $1"
+   since_mark | grep -q 'kit: ckpt, booted' && fail "the guest booted again after reverting to $1"
    # And goes on with its memory checks passing.
    wait_round_above $((FIRST + 2)) 60
 }
@@ -159,8 +162,8 @@ grep -q 'snapshot.current = "2"' "$T/snap.vmsd" || fail "B is not current after 
 # ---- revert to A, again and again
 for i in $(seq 1 "$reverts"); do
    before=$(last_round)
-   keep_serial
    vmrun_ok "revert to A ($i)" revertToSnapshot "$vmx" A
+   base=0   # the reverted run starts the serial log anew
    [ "$(state)" = poweredOn ] || fail "after revert $i the VM is $(state)"
    [ -e "$vmss" ] && fail "$vmss is left after reverting to a running snapshot"
    check_back A "$a_lo" "$a_hi"
@@ -169,8 +172,8 @@ done
 grep -q 'snapshot.current = "1"' "$T/snap.vmsd" || fail "A is not current after reverting to it"
 
 # A snapshot path, and B.
-keep_serial
 vmrun_ok "revert to A/B" revertToSnapshot "$vmx" A/B
+base=0   # the reverted run starts the serial log anew
 check_back B "$b_lo" "$b_hi"
 echo "revert to A/B: back at round $FIRST"
 
@@ -186,8 +189,8 @@ out=$("$VMRUN" snapshot "$vmx" "a/b" 2>&1) && fail "a name with '/' was accepted
 [ "$(state)" = poweredOn ] || fail "after refused requests the VM is $(state)"
 out=$("$VMRUN" listSnapshots "$vmx" showTree 2>&1)
 [ "$out" = "$(printf 'Total snapshots: 4\nA\n\tB\n\t\tX\n\t\t\tX')" ] || fail "tree with X: [$out]"
-keep_serial
 vmrun_ok "revert to A/B/X" revertToSnapshot "$vmx" A/B/X
+base=0   # the reverted run starts the serial log anew
 check_back X "$x_lo" "$x_hi"
 echo "ambiguous 'X' refused; revert to A/B/X: back at round $FIRST"
 vmrun_ok "delete A/B/X with children" deleteSnapshot "$vmx" A/B/X andDeleteChildren
@@ -228,8 +231,8 @@ take P
 p_round=$(last_round)
 vmrun_ok "unpause" unpause "$vmx"
 wait_round_above $((p_round + 3)) 60
-keep_serial
 vmrun_ok "revert to P" revertToSnapshot "$vmx" P
+base=0   # the reverted run starts the serial log anew
 [ "$(state)" = paused ] || fail "after reverting to P (taken paused) the VM is $(state)"
 sleep 1
 [ -z "$(last_round)" ] || [ "$(last_round)" -le $((p_round + 1)) ] || fail "the guest runs after reverting to a paused snapshot"
@@ -241,8 +244,8 @@ echo "snapshot P of the paused VM at round $p_round: reverted to paused, went on
 vmrun_ok "suspend" suspend "$vmx"
 [ "$(state)" = suspended ] || fail "after suspend the VM is $(state)"
 vmx_gone || fail "a vmx still runs after suspend"
-keep_serial
 vmrun_ok "revert a suspended VM to A" revertToSnapshot "$vmx" A
+base=0   # the reverted run starts the serial log anew
 [ "$(state)" = poweredOn ] || fail "after reverting the suspended VM the VM is $(state)"
 [ -e "$vmss" ] && fail "the suspended state is left after the revert"
 check_back A "$a_lo" "$a_hi"
@@ -252,7 +255,7 @@ echo "suspended VM reverted to A: back at round $FIRST"
 vmrun_ok "suspend" suspend "$vmx"
 vmx_gone || fail "a vmx still runs after suspend"
 s_round=$(last_round)
-keep_serial
+mark
 vmrun_ok "snapshot S of the suspended VM" snapshot "$vmx" S "taken while suspended"
 [ "$(state)" = suspended ] || fail "after snapshot S the VM is $(state)"
 vmx_gone || fail "the vmx started for snapshot S did not quit"
@@ -261,8 +264,8 @@ vmrun_ok "resume after snapshot S" start "$vmx" nogui
 wait_round_above 0 60
 [ "$(first_round)" -gt "$s_round" ] || fail "the resume after snapshot S started at $(first_round), not after $s_round"
 wait_round_above $((s_round + 4)) 60
-keep_serial
 vmrun_ok "revert to S" revertToSnapshot "$vmx" S
+mark   # no machine now: the resume appends after this
 [ "$(state)" = suspended ] || fail "after reverting to S (taken suspended) the VM is $(state)"
 vmx_gone || fail "a vmx still runs after reverting to a suspended snapshot"
 [ -s "$vmss" ] || fail "no $vmss after reverting to S"
@@ -273,16 +276,16 @@ echo "snapshot S of the suspended VM at round $s_round: reverted to suspended, r
 # ---- a snapshot of a powered-off VM
 vmrun_ok "stop" stop "$vmx" hard
 vmx_gone || fail "a vmx still runs after stop"
-keep_serial
+mark
 vmrun_ok "snapshot OFF" snapshot "$vmx" OFF
 [ "$(state)" = poweredOff ] || fail "after snapshot OFF the VM is $(state)"
 vmx_gone || fail "the vmx started for snapshot OFF did not quit"
 out=$("$VMRUN" listSnapshots "$vmx" showTree 2>&1)
 [ "$out" = "$(printf 'Total snapshots: 4\nA\n\tP\n\tS\n\t\tOFF')" ] || fail "tree from the .vmsd: [$out]"
 vmrun_ok "revert to A from powered off" revertToSnapshot "$vmx" A
+base=0
 check_back A "$a_lo" "$a_hi"
 echo "powered-off VM reverted to A: back at round $FIRST"
-keep_serial
 # Reverting a running VM to a powered-off snapshot powers it off.
 vmrun_ok "revert to OFF" revertToSnapshot "$vmx" A/S/OFF
 [ "$(state)" = poweredOff ] || fail "after reverting to OFF the VM is $(state)"

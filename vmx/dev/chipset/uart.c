@@ -1017,7 +1017,10 @@ port_open(uart *u, uart_port *pt, const vmxcfg *cfg, char **err)
    }
    switch (pt->kind) {
    case BK_FILE:
-      pt->fd = open(pt->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+      /* Emptied when a run starts (power-on, revert); a resumed guest's
+       * output goes on after what it wrote before the suspend. */
+      pt->fd = open(pt->path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY |
+                    (vmx_platform_continuing(u->p) ? O_APPEND : O_TRUNC), 0644);
       if (pt->fd < 0) {
          *err = g_strdup_printf("%s = \"%s\": cannot open it for writing: %s", key, pt->path,
                                 g_strerror(errno));
