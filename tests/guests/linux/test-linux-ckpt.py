@@ -10,10 +10,15 @@ The guest boots with vmwgfx (its fbdev console on the SVGA device), then:
 then, N times: suspend (the VM ends suspended, its vmx gone, a .vmss beside
 the .vmx), resume, and check that the variable, the data and the counting
 loop are all there and going, that the screen is exactly what it was, and
-that the kernel logged no trouble. Then ACPI power-off.
+that the kernel logged no trouble. The guest's clocks after each resume: the
+CMOS clock (hwclock) reads the host's time, while the kernel's system clock
+went on from where it was, behind by about the time spent suspended, as on
+VMware without its tools' time sync; `hwclock -s` then brings it to the
+host's time. Then ACPI power-off.
 Exit 0 on success, 1 on failure, 77 when something this needs is missing.
 """
 import argparse
+import calendar
 import os
 import subprocess
 import sys
@@ -30,6 +35,21 @@ def capture(g, path):
     if p.returncode != 0:
         raise GuestError("captureScreen failed: %s" % p.stdout.decode(errors="replace"))
     return open(path, "rb").read()
+
+
+def clocks(g):
+    """(seconds the CMOS clock and the system clock are ahead of the host)."""
+    t0 = time.time()
+    out = g.check("hwclock -u -r; date -u +%s").strip().splitlines()
+    t1 = time.time()
+    host = (t0 + t1) / 2
+    try:
+        # busybox: "Sat Nov 21 08:10:00 2026  0.000000 seconds"
+        rtc = calendar.timegm(time.strptime(" ".join(out[0].split()[:5]),
+                                            "%a %b %d %H:%M:%S %Y"))
+        return rtc - host, int(out[-1]) - host
+    except (ValueError, IndexError):
+        raise GuestError("cannot read the guest's clocks from %r" % out)
 
 
 def counter(g):
@@ -63,14 +83,19 @@ def main():
             time.sleep(1)
             before = capture(g, os.path.join(work, "before.png"))
             c0 = counter(g)
+            rtc0, sys0 = clocks(g)
+            print("before: CMOS clock %+.1f s, system clock %+.1f s from the host's" % (rtc0, sys0))
             for i in range(1, a.cycles + 1):
                 t_s = g.suspend()
+                t_away = time.time()
+                time.sleep(5)
                 vmss = os.path.splitext(g.vmx)[0] + ".vmss"
                 if not os.path.exists(vmss):
                     raise GuestError("no %s after suspend" % vmss)
                 size = os.stat(vmss).st_size
                 used = os.stat(vmss).st_blocks * 512
                 t_r = g.resume()
+                away = time.time() - t_away
                 if os.path.exists(vmss):
                     raise GuestError("%s is still there after resume" % vmss)
                 after = capture(g, os.path.join(work, "after-%d.png" % i))
@@ -91,9 +116,23 @@ def main():
                     raise GuestError("the background loop is not counting after resume "
                                      "(%d, %d, %d):\n%s" % (c0, c1, c2, diag))
                 c0 = c2
+                rtc, sysc = clocks(g)
+                if abs(rtc) > 3:
+                    raise GuestError("after resume %d the CMOS clock is %+.1f s from the host's "
+                                     "(suspended %.1f s)" % (i, rtc, away))
+                if not -away - 5 < sysc - sys0 < 3:
+                    raise GuestError("after resume %d the system clock moved %+.1f s against "
+                                     "the host's (suspended %.1f s)" % (i, sysc - sys0, away))
+                g.check("hwclock -u -s")
+                _, sysc2 = clocks(g)
+                if abs(sysc2) > 3:
+                    raise GuestError("hwclock -s left the system clock %+.1f s from the host's"
+                                     % sysc2)
+                sys0 = sysc2
                 print("cycle %d: suspend %.2f s (file %d MiB, %d MiB on disk), resume %.2f s; "
-                      "shell, data, loop and screen intact"
-                      % (i, t_s, size >> 20, used >> 20, t_r))
+                      "shell, data, loop and screen intact; CMOS clock %+.1f s, system clock %+.1f s "
+                      "after %.1f s away, %+.1f s after hwclock -s"
+                      % (i, t_s, size >> 20, used >> 20, t_r, rtc, sysc, away, sysc2))
             dmesg = g.check("dmesg")
             for bad in ("Call Trace", "BUG:", "Oops:", "Kernel panic",
                         "[drm] *ERROR* Device error"):
