@@ -339,7 +339,7 @@ main(int argc, char **argv)
 
    vmxlog("vmx exiting (status %d)", v->exit_code);
    if (v->machine) {
-      vmx_machine_destroy(v->machine);
+      vmx_drop_machine(v);   /* the console server first: it reads the SVGA device */
    }
    g_ptr_array_free(v->pipes, TRUE);
    if (v->accept_src) {
