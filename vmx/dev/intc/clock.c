@@ -206,6 +206,17 @@ intc_clock_set(intc_clock *c, uint64_t target)
 }
 
 void
+intc_clock_advance_late(intc_clock *c, uint64_t ns)
+{
+   g_assert(c->fake);
+   pthread_mutex_lock(&c->lock);
+   uint64_t target = __atomic_load_n(&c->fake_now, __ATOMIC_ACQUIRE) + ns;
+   __atomic_store_n(&c->fake_now, target, __ATOMIC_RELEASE);
+   pthread_mutex_unlock(&c->lock);
+   intc_clock_set(c, target);
+}
+
+void
 intc_clock_advance(intc_clock *c, uint64_t ns)
 {
    intc_clock_set(c, __atomic_load_n(&c->fake_now, __ATOMIC_ACQUIRE) + ns);

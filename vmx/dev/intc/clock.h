@@ -54,6 +54,10 @@ uint64_t intc_clock_now(intc_clock *c);
  * every timer due on the way, in order. */
 void intc_clock_advance(intc_clock *c, uint64_t ns);
 void intc_clock_set(intc_clock *c, uint64_t now_ns);
+/* As intc_clock_advance, but the timers that expire meanwhile fire only at
+ * the end, all seeing the new time: what a loaded host's late timer
+ * thread does. */
+void intc_clock_advance_late(intc_clock *c, uint64_t ns);
 
 /* Register a timer with a clock (not armed). */
 void intc_timer_init(intc_timer *t, intc_clock *c, intc_timer_fn fn, void *opaque);

@@ -75,6 +75,7 @@ struct lapic {
    bool t_running;
    uint64_t t_start;       /* when the current count equalled TMICT */
    uint64_t t_deadline;    /* armed expiry */
+   uint32_t t_owed;        /* periodic expiries the host timer was late for */
    uint64_t tsc_deadline;  /* IA32_TSC_DEADLINE */
    /* lock-free views */
    uint32_t events;        /* EVB_* */

@@ -205,6 +205,9 @@ lapic_current_count(const lapic *l, uint64_t now)
    return ticks >= ict ? 0 : (uint32_t)(ict - ticks);
 }
 
+/* At most this much of periodic expiries is owed (see lapic_timer_fire). */
+#define LAPIC_OWED_MAX_NS 1000000000ull
+
 void
 lapic_timer_arm(lapic *l, uint64_t deadline)
 {
@@ -217,6 +220,7 @@ void
 lapic_timer_stop(lapic *l)
 {
    l->t_running = false;
+   l->t_owed = 0;
    intc_timer_cancel(&l->timer);
 }
 
@@ -233,6 +237,7 @@ lapic_timer_start(lapic *l, uint64_t now, uint32_t count)
       count = ict;
    }
    l->t_start = now - (uint64_t)(ict - count) * lapic_tick_ns(l);
+   l->t_owed = 0;
    lapic_timer_arm(l, l->t_start + period_ns(l));
 }
 
@@ -245,16 +250,45 @@ lapic_timer_fire(void *opaque, uint64_t deadline)
    if (l->t_running && l->t_deadline == deadline) {
       uint64_t now = now_ns(l);
       uint32_t lvt = reg(l, R_LVTT);
-      if (!(lvt & LVT_MASKED)) {
-         accept_fixed(l, lvt & 0xff, false);
-      }
       unsigned m = timer_mode(l);
       if (m == TM_PERIODIC && reg(l, R_TMICT)) {
-         /* Late expiries coalesce into one interrupt. */
+         /* Periods that ended while the host did not run this timer (a
+          * loaded host wakes it late) are owed to the guest, which counts
+          * them to keep time, as it would have seen them on time; up to
+          * LAPIC_OWED_MAX_NS of them, handed out four per period while
+          * the vector is not pending. A period the guest itself left
+          * unacknowledged (IRR still set when it ended) coalesces into
+          * one interrupt, as on hardware. */
          uint64_t p = period_ns(l);
-         l->t_start += (now - l->t_start) / p * p;
-         lapic_timer_arm(l, l->t_start + p);
+         uint64_t due = (now - l->t_start) / p;   /* 0: a catch-up expiry */
+         bool masked = lvt & LVT_MASKED;
+         if (masked) {
+            l->t_owed = 0;
+         } else {
+            uint64_t owed = l->t_owed + (due > 1 ? due - 1 : 0);
+            uint64_t max = LAPIC_OWED_MAX_NS / p;
+            bool pending = vec_test(l, R_IRR, lvt & 0xff);
+            if (due >= 1 && pending && l->t_owed) {
+               owed++;   /* it is an owed one the guest has not taken yet */
+            }
+            if (due >= 1 || (owed && !pending)) {
+               if (due == 0) {
+                  owed--;
+               }
+               accept_fixed(l, lvt & 0xff, false);
+            }
+            l->t_owed = (uint32_t)(owed < max ? owed : max);
+         }
+         l->t_start += due * p;
+         uint64_t next = l->t_start + p;
+         if (l->t_owed && now + p / 4 < next) {
+            next = now + p / 4;
+         }
+         lapic_timer_arm(l, next);
       } else {
+         if (!(lvt & LVT_MASKED)) {
+            accept_fixed(l, lvt & 0xff, false);
+         }
          l->t_running = false;
          if (m == TM_TSCDL) {
             l->tsc_deadline = 0;

@@ -62,6 +62,8 @@ struct intc_pit {
    intc_timer timer;
    bool irq_armed;
    uint64_t irq_deadline;
+   bool irq_catchup;             /* the armed expiry pays an owed pulse */
+   uint32_t owed;                /* periodic edges the host timer was late for */
    uint64_t last_pulse;          /* tick */
    vmx_platform *p;
    bool mapped;
@@ -209,6 +211,16 @@ schedule(intc_pit *pit, uint64_t now)
       uint64_t want = pit->last_pulse + min - c->load_tick;
       e = c->load_tick + (want + c->n - 1) / c->n * c->n;
    }
+   /* Owed pulses go out four a period (at least INTC_MIN_PERIOD_NS apart)
+    * until paid. */
+   pit->irq_catchup = false;
+   if (pit->owed) {
+      uint64_t gap = c->n / 4 > min ? c->n / 4 : min;
+      if (now + gap + min <= e) {   /* not so close to the edge that it would move it */
+         e = now + gap;
+         pit->irq_catchup = true;
+      }
+   }
    pit->irq_armed = true;
    pit->irq_deadline = ns_of(e);
    intc_timer_arm(&pit->timer, pit->irq_deadline);
@@ -221,7 +233,28 @@ pit_fire(void *opaque, uint64_t deadline)
    pthread_mutex_lock(&pit->lock);
    if (pit->irq_armed && pit->irq_deadline == deadline) {
       uint64_t now = now_tick(pit);
-      advance(&pit->c[0], now);
+      pit_counter *c = &pit->c[0];
+      if (pit->irq_catchup) {
+         pit->owed--;
+      } else {
+         advance(c, now);
+         /* Edges of a periodic count that went by while the host did not
+          * run this timer (late on a loaded host) are owed to the guest,
+          * which counts them to keep time; up to a second of them. An
+          * edge the guest leaves unacknowledged still coalesces in the
+          * interrupt controller, as on hardware. */
+         if ((c->mode == 2 || c->mode == 3) && c->armed && !c->paused && !c->has_next &&
+             c->n) {
+            uint64_t edge = tick_of(deadline), min = tick_of(INTC_MIN_PERIOD_NS);
+            uint64_t period = c->n > min ? c->n : min;   /* as schedule() spaces them */
+            uint64_t missed = now > edge ? (now - edge) / period : 0;
+            uint64_t max = PIT_HZ / period;
+            uint64_t owed = pit->owed + missed;
+            pit->owed = (uint32_t)(owed < max ? owed : max);
+         } else {
+            pit->owed = 0;
+         }
+      }
       if (pit->p) {
          vmx_platform_set_irq(pit->p, 0, true);
          vmx_platform_set_irq(pit->p, 0, false);
@@ -456,6 +489,9 @@ pit_port_write(intc_pit *pit, uint16_t port, uint8_t val)
 {
    pthread_mutex_lock(&pit->lock);
    uint64_t now = now_tick(pit);
+   if (port == 0x40 || (port == 0x43 && (val >> 6) == 0 && (val >> 4 & 3) != 0)) {
+      pit->owed = 0;   /* counter 0 reprogrammed (not a latch): a new count */
+   }
    if (port >= 0x40 && port <= 0x42) {
       pit_counter *c = &pit->c[port - 0x40];
       advance(c, now);
@@ -694,6 +730,7 @@ pit_set_state(intc_pit *pit, const pit_state *st, char **err)
       pit->c[i] = n[i];
    }
    pit->port61 = st->port61;
+   pit->owed = 0;
    schedule(pit, now);
    pthread_mutex_unlock(&pit->lock);
    return true;

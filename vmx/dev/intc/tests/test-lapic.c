@@ -445,6 +445,73 @@ test_timer_periodic(void)
    teardown(&f);
 }
 
+/* A host that runs the timer late: the periods the guest missed through
+ * no fault of its own come to it afterwards (as many as it would have
+ * seen), while one it leaves unacknowledged still coalesces. */
+static void
+test_timer_periodic_late(void)
+{
+   fixture f;
+   setup(&f, 1);
+   enable(f.l0);
+   wr(f.l0, TDCR, 0xb);
+   wr(f.l0, LVTT, 0x20032);
+   wr(f.l0, TMICT, 200000);   /* 200 us */
+   /* The timer thread wakes 1 ms late: five periods have ended. */
+   intc_clock_advance_late(f.clock, 1000000);
+   unsigned n = 0;
+   for (unsigned i = 0; i <= 40; i++) {
+      if (lapic_ack(f.l0) == 0x32) {
+         n++;
+         wr(f.l0, EOI, 0);
+      }
+      intc_clock_advance(f.clock, 10000);   /* the guest takes each as it comes */
+   }
+   /* 1.4 ms in all: seven periods, every one delivered. */
+   g_assert_cmpuint(n, ==, 7);
+   g_assert_cmpuint(rd(f.l0, TMCCT), ==, 190000);   /* still in phase */
+   /* Late again, but the guest does not acknowledge: what it owes is
+    * handed out only once it takes the pending one. */
+   intc_clock_advance_late(f.clock, 600000);
+   g_assert_cmpint(lapic_has_interrupt(f.l0), ==, 0x32);
+   intc_clock_advance(f.clock, 100000);
+   g_assert_cmpint(lapic_ack(f.l0), ==, 0x32);
+   g_assert_cmpint(lapic_ack(f.l0), ==, -1);
+   wr(f.l0, EOI, 0);
+   n = 0;
+   for (unsigned i = 0; i < 20; i++) {
+      intc_clock_advance(f.clock, 10000);
+      if (lapic_ack(f.l0) == 0x32) {
+         n++;
+         wr(f.l0, EOI, 0);
+      }
+   }
+   /* 0.6 ms late (3 periods: 2 owed) and 0.3 ms more (1 period). */
+   g_assert_cmpuint(n, ==, 3);
+   /* What is owed is bounded: a host stalled for 10 s owes at most 1 s. */
+   intc_clock_advance_late(f.clock, 10000000000ull);
+   n = 0;
+   for (unsigned i = 0; i < 100000 && n < 20000; i++) {
+      if (lapic_ack(f.l0) == 0x32) {
+         n++;
+         wr(f.l0, EOI, 0);
+      }
+      intc_clock_advance(f.clock, 25000);
+   }
+   /* 5000 owed (1 s of 200 us periods) + the one due + those of the
+    * 2.5 s of catching up. */
+   g_assert_cmpuint(n, >=, 5001 + 12500 - 2);
+   g_assert_cmpuint(n, <=, 5001 + 12500 + 2);
+   /* Stopping drops what is owed. */
+   intc_clock_advance_late(f.clock, 1000000);
+   g_assert_cmpint(lapic_ack(f.l0), ==, 0x32);
+   wr(f.l0, EOI, 0);
+   wr(f.l0, TMICT, 0);
+   intc_clock_advance(f.clock, 1000000);
+   g_assert_cmpint(lapic_ack(f.l0), ==, -1);
+   teardown(&f);
+}
+
 static void
 test_timer_tsc_deadline(void)
 {
@@ -728,6 +795,7 @@ main(int argc, char **argv)
    g_test_add_func("/lapic/ipis", test_ipis);
    g_test_add_func("/lapic/timer-oneshot", test_timer_oneshot);
    g_test_add_func("/lapic/timer-periodic", test_timer_periodic);
+   g_test_add_func("/lapic/timer-periodic-late", test_timer_periodic_late);
    g_test_add_func("/lapic/timer-tsc-deadline", test_timer_tsc_deadline);
    g_test_add_func("/lapic/x2apic", test_x2apic);
    g_test_add_func("/lapic/page-roundtrip", test_page_roundtrip);

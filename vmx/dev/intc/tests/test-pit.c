@@ -205,6 +205,54 @@ test_mode2_rate(void)
    teardown(&f);
 }
 
+/* A host that runs the IRQ0 timer late: the edges that went by come to
+ * the guest afterwards, a second's worth at most; a new count drops them. */
+static void
+test_mode2_late(void)
+{
+   fixture f;
+   setup(&f);
+   program(&f, 0, 0x34, 11932);   /* ~100 Hz */
+   go(&f, 11932);
+   g_assert_cmpuint(f.pulses, ==, 1);
+   /* 55 ms late: five edges went by (20 to 60 ms); one pulse now, four
+    * owed, paid between the next edges (70, 80, 90 ms). */
+   intc_clock_advance_late(f.clock, 55000000);
+   g_assert_cmpuint(f.pulses, ==, 2);
+   uint64_t period = ns_of(11932);
+   intc_clock_advance(f.clock, period);
+   g_assert_cmpuint(f.pulses, >=, 4);
+   intc_clock_advance(f.clock, 2 * period + 1000000);
+   g_assert_cmpuint(f.pulses, ==, 2 + 4 + 3);
+   intc_clock_advance(f.clock, 10 * period);
+   g_assert_cmpuint(f.pulses, ==, 2 + 4 + 3 + 10);
+   /* 10 s late: a second's worth (100) owed, no more. */
+   unsigned before = f.pulses;
+   intc_clock_advance_late(f.clock, 10000000000ull);
+   intc_clock_advance(f.clock, 1000000000ull);
+   unsigned n = f.pulses - before;
+   g_assert_cmpuint(n, >=, 1 + 99 + 100 - 2);
+   g_assert_cmpuint(n, <=, 1 + 100 + 100 + 1);
+   /* Tiny counts owe by the spaced period, not by the count. */
+   program(&f, 0, 0x34, 2);
+   before = f.pulses;
+   intc_clock_advance_late(f.clock, 100000000);   /* 100 ms: 1000 spaced periods */
+   intc_clock_advance(f.clock, 1000000000ull);
+   n = f.pulses - before;
+   g_assert_cmpuint(n, <=, 10000 + 1000 + 2);
+   /* A new count drops what is owed. */
+   program(&f, 0, 0x34, 11932);
+   intc_clock_advance(f.clock, 5000000);
+   intc_clock_advance_late(f.clock, 100000000);   /* ten owed */
+   before = f.pulses;
+   program(&f, 0, 0x34, 11932);
+   intc_clock_advance(f.clock, 100000000);
+   n = f.pulses - before;
+   g_assert_cmpuint(n, >=, 9);
+   g_assert_cmpuint(n, <=, 11);
+   teardown(&f);
+}
+
 static void
 test_mode3_square(void)
 {
@@ -463,6 +511,7 @@ main(int argc, char **argv)
 {
    g_test_init(&argc, &argv, NULL);
    g_test_add_func("/pit/mode0", test_mode0);
+   g_test_add_func("/pit/mode2-late", test_mode2_late);
    g_test_add_func("/pit/mode2-rate", test_mode2_rate);
    g_test_add_func("/pit/mode3-square", test_mode3_square);
    g_test_add_func("/pit/gate-modes", test_gate_modes);
