@@ -10,8 +10,8 @@
  * vmx_platform_set_irq(). It finds those edges with one timer of the
  * clock, armed for the next edge only while counter 0 counts, so an idle
  * or unprogrammed PIT costs nothing. Periodic edges come no more often
- * than INTC_MIN_PERIOD_NS; edges missed while the host was late coalesce
- * into one pulse.
+ * than INTC_MIN_PERIOD_NS; edges that went by while the host was late are
+ * owed and pulsed between the next ones (up to a second's worth).
  *
  * Thread safety: any thread; the IRQ pulse is sent with the PIT's lock
  * held.
