@@ -28,19 +28,15 @@
  *
  * Errors go to stderr as "Error: reason" and exit 1 (2 for bad usage).
  */
+#include "cui/snapshots.h"
 #include "cui/vmclient.h"
-#include "lib/rundir.h"
 #include "vmx/config.h"
 #include "vmx/vmsd.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #define CMD_TIMEOUT_MS (60 * 1000)
 /* Writing or checking a snapshot of a large VM takes a while. */
@@ -474,68 +470,9 @@ cmd_list_snapshots(const char *path, const char *mode)
    return 0;
 }
 
-/* Whether a vmx (possibly one on its way out) holds the VM's lock. */
-static bool
-lock_held(const char *abs)
-{
-   char *lock = vmws_runtime_path(abs, ".lock", NULL);
-   if (!lock) {
-      return false;
-   }
-   int fd = open(lock, O_RDONLY | O_CLOEXEC);
-   g_free(lock);
-   if (fd < 0) {
-      return false;
-   }
-   bool held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-   close(fd);
-   return held;
-}
-
-/* Wait (up to timeout_ms) until no vmx holds the VM's lock. */
-static bool
-wait_lock_free(const char *abs, int timeout_ms)
-{
-   gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-   while (lock_held(abs)) {
-      if (g_get_monotonic_time() >= end) {
-         return false;
-      }
-      g_usleep(50 * 1000);
-   }
-   return true;
-}
-
-/* A connection to the vmx of abs; when none runs, start one that does not
- * power on (*spawned). A vmx that is just exiting (after a suspend) still
- * holds the lock for a moment: wait for it. */
-static vmclient *
-connect_or_spawn(const char *abs, bool *spawned, char **err)
-{
-   *spawned = false;
-   gint64 end = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
-   for (;;) {
-      char *cerr = NULL;
-      vmclient *c = vmclient_connect(abs, 5000, &cerr);
-      g_free(cerr);
-      if (c) {
-         return c;
-      }
-      char *serr = NULL;
-      if (vmclient_spawn_vmx(abs, false, &serr) == 0) {
-         c = vmclient_connect(abs, 10000, err);
-         *spawned = c != NULL;
-         return c;
-      }
-      if (!lock_held(abs) || g_get_monotonic_time() >= end) {
-         *err = serr;
-         return NULL;
-      }
-      g_free(serr);
-      g_usleep(100 * 1000);
-   }
-}
-
+/* The request goes the way the workstation's snapshot operations go
+ * (cui/snapshots.h): to the VM's vmx, or to one started for it that does
+ * not power on and quits afterwards unless the VM then runs. */
 static int
 snapshot_command(const char *path, const char *op, const char *arg, const char *arg2)
 {
@@ -546,36 +483,16 @@ snapshot_command(const char *path, const char *op, const char *arg, const char *
       g_free(err);
       return r;
    }
-   bool spawned;
-   vmclient *c = connect_or_spawn(abs, &spawned, &err);
-   if (!c) {
-      int r = die("Cannot start a vmx for %s: %s", abs, err);
-      g_free(err);
-      g_free(abs);
-      return r;
-   }
+   char *warning = NULL;
    int rc = 0;
-   if (vmclient_command(c, op, arg, arg2, SNAPSHOT_TIMEOUT_MS, &err) < 0) {
+   if (cui_snapshot_command(abs, op, arg, arg2, SNAPSHOT_TIMEOUT_MS, &err, &warning) < 0) {
       rc = die("%s", err);
-      g_clear_pointer(&err, g_free);
+      g_free(err);
    }
-   if (spawned && vmclient_connected(c)) {
-      /* Ours: it goes again unless the VM now runs. */
-      char *st = vmclient_get(c, "/vm/runtime/powerState");
-      if (st && (!strcmp(st, "poweredOff") || !strcmp(st, "suspended"))) {
-         if (vmclient_command(c, "quit", NULL, NULL, CMD_TIMEOUT_MS, &err) < 0) {
-            fprintf(stderr, "vmrun: the vmx started for the snapshot command did not quit: %s\n",
-                    err);
-            g_clear_pointer(&err, g_free);
-         }
-      }
-      g_free(st);
-      vmclient_free(c);
-      c = NULL;
-      /* So that a command right after this one finds the VM free. */
-      wait_lock_free(abs, 10000);
+   if (warning) {
+      fprintf(stderr, "vmrun: %s\n", warning);
+      g_free(warning);
    }
-   vmclient_free(c);
    g_free(abs);
    return rc;
 }

@@ -6,6 +6,11 @@
  *   op-started (int op)
  *   op-finished (int op, gboolean ok, const char *error)
  *   config-changed ()
+ *   snapshots-changed ()      the tree (cui/snapshots.h) changed
+ *   snapshot-op-finished (int op, gboolean ok, const char *error)
+ *
+ * "busy" and "progress" cover snapshot operations too, so the sidebar and
+ * the status bar show them as they show power operations.
  */
 #include "ui/vmws-vm.h"
 #include "vmx/config.h"
@@ -20,6 +25,7 @@ struct _VmwsVm {
    char *name;
    char *problem;
    cui_power *power;
+   cui_snapshots *snapshots;
    /* Cached from the power model, to notify only real changes. */
    char *state;
    char *status;
@@ -54,7 +60,14 @@ enum {
 };
 static GParamSpec *props[N_PROPS];
 
-enum { SIG_OP_STARTED, SIG_OP_FINISHED, SIG_CONFIG_CHANGED, N_SIGNALS };
+enum {
+   SIG_OP_STARTED,
+   SIG_OP_FINISHED,
+   SIG_CONFIG_CHANGED,
+   SIG_SNAPSHOTS_CHANGED,
+   SIG_SNAPSHOT_OP_FINISHED,
+   N_SIGNALS
+};
 static guint signals[N_SIGNALS];
 
 /* Replace *slot with value; true when it changed. */
@@ -81,20 +94,31 @@ update(VmwsVm *vm)
       g_object_notify_by_pspec(G_OBJECT(vm), props[PROP_STATE_ICON]);
    }
    cui_power_op op;
-   gboolean busy = cui_power_busy(p, &op);
+   gboolean power_busy = cui_power_busy(p, &op);
+   gboolean snap_busy = vm->snapshots && cui_snapshots_busy(vm->snapshots, NULL);
+   gboolean busy = power_busy || snap_busy;
    if (busy != vm->busy) {
       vm->busy = busy;
       g_object_notify_by_pspec(G_OBJECT(vm), props[PROP_BUSY]);
    }
    /* A suspend or resume says how far it got (the share of guest memory
     * saved or restored). */
-   char *ck = busy ? cui_power_get(p, "/vm/runtime/checkpoint/op") : NULL;
+   char *ck = power_busy ? cui_power_get(p, "/vm/runtime/checkpoint/op") : NULL;
    char *pct = ck && *ck ? cui_power_get(p, "/vm/runtime/checkpoint/progress") : NULL;
    double fraction = pct ? CLAMP(g_ascii_strtod(pct, NULL) / 100.0, 0, 1) : -1;
-   char *text = !busy ? g_strdup("")
-                : pct ? g_strdup_printf("%s %d%%", cui_power_op_progress(op),
-                                        (int)(fraction * 100 + 0.5))
-                      : g_strdup(cui_power_op_progress(op));
+   char *text;
+   if (power_busy) {
+      text = pct ? g_strdup_printf("%s %d%%", cui_power_op_progress(op),
+                                   (int)(fraction * 100 + 0.5))
+                 : g_strdup(cui_power_op_progress(op));
+   } else if (snap_busy) {
+      /* A snapshot says how far it got writing or checking guest memory. */
+      int sp = cui_snapshots_progress(vm->snapshots);
+      fraction = sp >= 0 ? sp / 100.0 : -1;
+      text = g_strdup(cui_snapshots_progress_text(vm->snapshots));
+   } else {
+      text = g_strdup("");
+   }
    g_free(ck);
    g_free(pct);
    if (take_str(&vm->progress, text)) {
@@ -169,6 +193,35 @@ on_op_finished(cui_power *p, cui_power_op op, bool ok, const char *error, void *
    g_object_unref(vm);
 }
 
+static void
+on_snapshots_changed(cui_snapshots *s, void *user)
+{
+   VmwsVm *vm = user;
+   update(vm);
+   g_signal_emit(vm, signals[SIG_SNAPSHOTS_CHANGED], 0);
+}
+
+static void
+on_snapshots_progress(cui_snapshots *s, void *user)
+{
+   update(VMWS_VM(user));
+}
+
+static void
+on_snapshot_op_finished(cui_snapshots *s, cui_snapshot_op op, bool ok, const char *error,
+                        void *user)
+{
+   VmwsVm *vm = user;
+   /* The power watch may not have seen a vmx that the request started or
+    * ended yet. */
+   cui_power_refresh(vm->power);
+   update(vm);
+   g_object_ref(vm);
+   g_signal_emit(vm, signals[SIG_SNAPSHOT_OP_FINISHED], 0, (int)op, (gboolean)ok, error);
+   g_signal_emit(vm, signals[SIG_SNAPSHOTS_CHANGED], 0);
+   g_object_unref(vm);
+}
+
 VmwsVm *
 vmws_vm_new(unsigned inventory_id, const char *vmx_path, const char *name)
 {
@@ -178,6 +231,9 @@ vmws_vm_new(unsigned inventory_id, const char *vmx_path, const char *name)
    vm->name = g_strdup(name ? name : "");
    cui_power_callbacks cb = { on_changed, on_op_started, on_op_finished, vm };
    vm->power = cui_power_new(vmx_path, &cb);
+   cui_snapshots_callbacks scb = { on_snapshots_changed, on_snapshots_progress,
+                                   on_snapshot_op_finished, vm };
+   vm->snapshots = cui_snapshots_new(vmx_path, &scb);
    read_config(vm);
    update(vm);
    return vm;
@@ -187,6 +243,7 @@ static void
 vmws_vm_finalize(GObject *obj)
 {
    VmwsVm *vm = VMWS_VM(obj);
+   cui_snapshots_free(vm->snapshots);
    cui_power_free(vm->power);
    g_free(vm->path);
    g_free(vm->name);
@@ -256,6 +313,12 @@ vmws_vm_class_init(VmwsVmClass *klass)
    signals[SIG_CONFIG_CHANGED] = g_signal_new("config-changed", G_TYPE_FROM_CLASS(klass),
                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                               G_TYPE_NONE, 0);
+   signals[SIG_SNAPSHOTS_CHANGED] = g_signal_new("snapshots-changed", G_TYPE_FROM_CLASS(klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                 G_TYPE_NONE, 0);
+   signals[SIG_SNAPSHOT_OP_FINISHED] =
+      g_signal_new("snapshot-op-finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                   NULL, NULL, G_TYPE_NONE, 3, G_TYPE_INT, G_TYPE_BOOLEAN, G_TYPE_STRING);
 }
 
 static void
@@ -395,7 +458,8 @@ vmws_vm_get_console_socket(VmwsVm *vm)
 gboolean
 vmws_vm_can(VmwsVm *vm, cui_power_op op)
 {
-   return !vm->problem && cui_power_can_start(vm->power, op);
+   return !vm->problem && !cui_snapshots_busy(vm->snapshots, NULL) &&
+          cui_power_can_start(vm->power, op);
 }
 
 gboolean
@@ -406,6 +470,12 @@ vmws_vm_start(VmwsVm *vm, cui_power_op op, GError **error)
       return FALSE;
    }
    char *err = NULL;
+   cui_snapshot_op sop;
+   if (cui_snapshots_busy(vm->snapshots, &sop)) {
+      g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "%s is still in progress",
+                  cui_snapshot_op_label(sop));
+      return FALSE;
+   }
    if (!cui_power_start(vm->power, op, &err)) {
       g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED, err);
       g_free(err);
@@ -420,4 +490,104 @@ vmws_vm_config_changed(VmwsVm *vm)
    cui_power_refresh(vm->power);
    read_config(vm);
    g_signal_emit(vm, signals[SIG_CONFIG_CHANGED], 0);
+}
+
+/* ---- snapshots */
+
+cui_snapshots *
+vmws_vm_get_snapshots(VmwsVm *vm)
+{
+   return vm->snapshots;
+}
+
+/* Why op cannot start now, or NULL: the VM's problem, a power operation
+ * under way, or what the snapshot model says (the power state as the
+ * power watch sees it counts too: it follows the vmx first). */
+static char *
+snapshot_blocker(VmwsVm *vm, cui_snapshot_op op)
+{
+   if (vm->problem) {
+      return g_strdup(vm->problem);
+   }
+   cui_power_op pop;
+   if (cui_power_busy(vm->power, &pop)) {
+      return g_strdup_printf("%s is still in progress", cui_power_op_label(pop));
+   }
+   const char *st = cui_power_state(vm->power);
+   if (!cui_snapshot_op_allowed(op, st)) {
+      char *what = g_ascii_strdown(cui_power_state_label(st), -1);
+      char *why = g_strdup_printf("%s is not possible while the virtual machine is %s",
+                                  cui_snapshot_op_label(op), what);
+      g_free(what);
+      return why;
+   }
+   char *err = NULL;
+   if (!cui_snapshots_can(vm->snapshots, op, &err)) {
+      return err;
+   }
+   return NULL;
+}
+
+gboolean
+vmws_vm_can_snapshot(VmwsVm *vm, cui_snapshot_op op)
+{
+   char *why = snapshot_blocker(vm, op);
+   g_free(why);
+   return why == NULL;
+}
+
+static gboolean
+snapshot_result(VmwsVm *vm, bool ok, char *err, GError **error)
+{
+   if (!ok) {
+      g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED, err ? err : "refused");
+      g_free(err);
+      return FALSE;
+   }
+   update(vm);
+   return TRUE;
+}
+
+static gboolean
+snapshot_check(VmwsVm *vm, cui_snapshot_op op, GError **error)
+{
+   char *why = snapshot_blocker(vm, op);
+   if (why) {
+      return snapshot_result(vm, false, why, error);
+   }
+   return TRUE;
+}
+
+gboolean
+vmws_vm_snapshot_take(VmwsVm *vm, const char *name, const char *description, GError **error)
+{
+   if (!snapshot_check(vm, CUI_SNAPSHOT_TAKE, error)) {
+      return FALSE;
+   }
+   char *err = NULL;
+   bool ok = cui_snapshots_take(vm->snapshots, name, description, &err);
+   return snapshot_result(vm, ok, err, error);
+}
+
+gboolean
+vmws_vm_snapshot_revert(VmwsVm *vm, guint32 uid, GError **error)
+{
+   if (!snapshot_check(vm, CUI_SNAPSHOT_REVERT, error)) {
+      return FALSE;
+   }
+   char *err = NULL;
+   bool ok = uid ? cui_snapshots_revert(vm->snapshots, uid, &err)
+                 : cui_snapshots_revert_current(vm->snapshots, &err);
+   return snapshot_result(vm, ok, err, error);
+}
+
+gboolean
+vmws_vm_snapshot_delete(VmwsVm *vm, guint32 uid, gboolean with_children, GError **error)
+{
+   if (!snapshot_check(vm, CUI_SNAPSHOT_DELETE, error)) {
+      return FALSE;
+   }
+   char *err = NULL;
+   bool ok = cui_snapshots_delete(vm->snapshots, uid, with_children, &err);
+   return snapshot_result(vm, ok, err, error);
 }

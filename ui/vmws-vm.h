@@ -7,6 +7,7 @@
 #define VMWS_VM_H
 
 #include "cui/power.h"
+#include "cui/snapshots.h"
 
 #include <gio/gio.h>
 
@@ -58,6 +59,21 @@ gboolean vmws_vm_start(VmwsVm *vm, cui_power_op op, GError **error);
 
 /* The .vmx changed (settings saved): "config-changed" is emitted. */
 void vmws_vm_config_changed(VmwsVm *vm);
+
+/* The VM's snapshots (read it; start operations through the functions
+ * below). "snapshots-changed" says when the tree changed. */
+cui_snapshots *vmws_vm_get_snapshots(VmwsVm *vm);
+/* Whether op may start now: no power or snapshot operation runs, the
+ * power state allows it, and (revert, delete) there is a snapshot. */
+gboolean vmws_vm_can_snapshot(VmwsVm *vm, cui_snapshot_op op);
+/* Start a snapshot operation; the result comes as "snapshot-op-finished"
+ * (int op, gboolean ok, const char *error). A refusal before anything is
+ * sent is FALSE with error. uid 0 to revert: the current snapshot. */
+gboolean vmws_vm_snapshot_take(VmwsVm *vm, const char *name, const char *description,
+                               GError **error);
+gboolean vmws_vm_snapshot_revert(VmwsVm *vm, guint32 uid, GError **error);
+gboolean vmws_vm_snapshot_delete(VmwsVm *vm, guint32 uid, gboolean with_children,
+                                 GError **error);
 
 G_END_DECLS
 

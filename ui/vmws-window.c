@@ -9,6 +9,7 @@
  */
 #include "ui/vmws-window.h"
 #include "ui/actions/power-actions.h"
+#include "ui/actions/snapshot-actions.h"
 #include "ui/actions/view-actions.h"
 #include "ui/actions/vm-actions.h"
 #include "ui/vmws-statusbar.h"
@@ -39,6 +40,7 @@ struct _VmwsWindow {
    GtkSingleSelection *selection;
    VmwsVm *vm;
    gulong vm_notify_id;
+   gulong vm_snapshots_id;
    gboolean fullscreen;
 };
 
@@ -125,6 +127,7 @@ vmws_window_update(VmwsWindow *win)
    }
    vmws_power_actions_update(win);
    vmws_vm_actions_update(win);
+   vmws_snapshot_actions_update(win);
    vmws_view_actions_update(win);
    update_toolbar(win);
    update_console_message(win);
@@ -150,11 +153,15 @@ set_vm(VmwsWindow *win, VmwsVm *vm)
    }
    if (win->vm) {
       g_signal_handler_disconnect(win->vm, win->vm_notify_id);
+      g_signal_handler_disconnect(win->vm, win->vm_snapshots_id);
       g_clear_object(&win->vm);
    }
    if (vm) {
       win->vm = g_object_ref(vm);
       win->vm_notify_id = g_signal_connect(vm, "notify", G_CALLBACK(on_vm_notify), win);
+      /* The snapshot actions follow the tree (Revert needs a current one). */
+      win->vm_snapshots_id = g_signal_connect_swapped(
+         vm, "snapshots-changed", G_CALLBACK(vmws_snapshot_actions_update), win);
    }
    vmws_summary_set_vm(win->summary, vm);
    vmws_statusbar_set_vm(win->statusbar, vm);
@@ -322,6 +329,7 @@ vmws_window_dispose(GObject *obj)
    VmwsWindow *win = VMWS_WINDOW(obj);
    if (win->vm) {
       g_signal_handler_disconnect(win->vm, win->vm_notify_id);
+      g_signal_handler_disconnect(win->vm, win->vm_snapshots_id);
       g_clear_object(&win->vm);
    }
    if (win->selection) {
@@ -368,6 +376,7 @@ vmws_window_init(VmwsWindow *win)
 {
    gtk_widget_init_template(GTK_WIDGET(win));
    vmws_power_actions_add(win);
+   vmws_snapshot_actions_add(win);
    vmws_vm_actions_add(win);
    vmws_view_actions_add(win);
    GtkEventController *keys = gtk_event_controller_key_new();

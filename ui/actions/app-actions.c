@@ -48,7 +48,7 @@ vmws_app_actions_add(VmwsApplication *app)
       { "win.open-vm", "<Control>o" },      { "win.power-on", "<Control>b" },
       { "win.power-off", "<Control>e" },    { "win.suspend", "<Control>z" },
       { "win.reset", "<Control>r" },        { "win.settings", "<Control>d" },
-      { "win.fullscreen", "<Control><Alt>Return" },
+      { "win.fullscreen", "<Control><Alt>Return" }, { "win.snapshot-manager", "<Control>m" },
    };
    for (size_t i = 0; i < G_N_ELEMENTS(accels); i++) {
       const char *list[] = { accels[i].accel, NULL };
