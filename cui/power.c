@@ -9,8 +9,7 @@
  */
 #include "cui/power.h"
 #include "cui/vmclient.h"
-#include "lib/rundir.h"
-#include "lib/vmdb/vmdb-pipe.h"
+#include "cui/vmwatch.h"
 #include "vmx/config.h"
 
 #include <gio/gio.h>
@@ -18,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define RETRY_MS 1000
 #define CONNECT_TIMEOUT_MS 5000
 #define COMMAND_TIMEOUT_MS (2 * 60 * 1000)
 #define STATE_TIMEOUT_MS (60 * 1000)
@@ -28,17 +26,11 @@ struct cui_power {
    gint refs;
    bool dead;
    char *vmx;
-   char *sock;                  /* the vmx's VMDB socket, NULL when unknown */
    GMainContext *mc;
    cui_power_callbacks cb;
 
    /* The watch. */
-   vmdb_db *db;
-   vmdb_ctx *ctx;
-   vmdb_pipe *pipe;
-   bool synced;
-   guint retry_src;
-   GSource *teardown_src;       /* pending end of a closed pipe */
+   cui_vmwatch *watch;
    char *state;
    char *file_state;            /* without a vmx: poweredOff or suspended */
    char *file_key;              /* the .vmx's identity and times when read */
@@ -151,21 +143,18 @@ power_ref(cui_power *p)
    return p;
 }
 
-static void watch_stop(cui_power *p);
-
 static void
 power_unref(cui_power *p)
 {
    if (!g_atomic_int_dec_and_test(&p->refs)) {
       return;
    }
-   watch_stop(p);
+   cui_vmwatch_free(p->watch);
    g_clear_object(&p->cancel);
    g_main_context_unref(p->mc);
    g_free(p->state);
    g_free(p->file_state);
    g_free(p->file_key);
-   g_free(p->sock);
    g_free(p->vmx);
    g_free(p);
 }
@@ -218,179 +207,37 @@ file_state(cui_power *p)
    return p->file_state;
 }
 
-static gboolean watch_teardown_cb(gpointer data);
-
-/* End the connection from the loop (never inside the pipe's callbacks). */
+/* The vmx's mirror changed. */
 static void
-schedule_teardown(cui_power *p)
+on_watch_changed(void *user)
 {
-   if (!p->teardown_src) {
-      p->teardown_src = g_idle_source_new();
-      g_source_set_callback(p->teardown_src, watch_teardown_cb, p, NULL);
-      g_source_attach(p->teardown_src, p->mc);
-   }
-}
-
-static void
-take_vmx_state(cui_power *p)
-{
-   char *st = vmdb_get_str(p->ctx, "/vm/runtime/powerState");
+   cui_power *p = user;
+   char *st = vmdb_get_str(cui_vmwatch_ctx(p->watch), "/vm/runtime/powerState");
    set_state(p, st && *st ? st : "poweredOff");
    g_free(st);
-   /* A vmx that powered off removes its socket and waits for its clients
-    * to hang up before it exits: do so at once, so it can go (and a new
-    * power-on is not sent to a vmx on its way out). */
-   struct stat sst;
-   if (!strcmp(p->state, "poweredOff") && p->sock && stat(p->sock, &sst) < 0) {
-      schedule_teardown(p);
-   }
    emit_changed(p);
-}
-
-static void
-on_vmdb_change(vmdb_ctx *ctx, const vmdb_change *changes, size_t n, void *user)
-{
-   cui_power *p = user;
-   if (p->synced) {
-      take_vmx_state(p);
-   }
-}
-
-static void
-on_pipe_synced(vmdb_pipe *pipe, void *user)
-{
-   cui_power *p = user;
-   p->synced = true;
-   take_vmx_state(p);
-}
-
-static void
-on_pipe_closed(vmdb_pipe *pipe, const char *reason, void *user)
-{
-   schedule_teardown(user);
-}
-
-static void
-watch_disconnect(cui_power *p)
-{
-   if (p->teardown_src) {
-      g_source_destroy(p->teardown_src);
-      g_source_unref(p->teardown_src);
-      p->teardown_src = NULL;
-   }
-   vmdb_pipe_free(p->pipe);
-   p->pipe = NULL;
-   vmdb_ctx_free(p->ctx);
-   p->ctx = NULL;
-   if (p->db) {
-      vmdb_db_unref(p->db);
-      p->db = NULL;
-   }
-   p->synced = false;
-}
-
-/* Connect to the VM's vmx when one serves it. True when connected (the
- * state follows once the pipe has synced). */
-static bool
-watch_connect(cui_power *p)
-{
-   if (p->pipe) {
-      return true;
-   }
-   if (!p->sock) {
-      return false;
-   }
-   char *err = NULL;
-   int fd = vmdb_connect(p->sock, &err);
-   g_free(err);
-   if (fd < 0) {
-      return false;
-   }
-   vmdb_schema *s = vmdb_schema_builtin();
-   p->db = vmdb_db_new(s);
-   vmdb_schema_unref(s);
-   p->ctx = vmdb_ctx_new(p->db, 0);
-   vmdb_ctx_attach(p->ctx, p->mc);
-   vmdb_subscribe(p->ctx, "/vm", on_vmdb_change, p);
-   static const vmdb_pipe_callbacks cb = { .synced = on_pipe_synced, .closed = on_pipe_closed };
-   p->pipe = vmdb_pipe_new(p->db, fd, false, "/vm", NULL, p->mc, &cb, p);
-   return true;
-}
-
-static gboolean
-retry_cb(gpointer data)
-{
-   cui_power *p = data;
-   if (p->pipe) {
-      p->retry_src = 0;
-      return G_SOURCE_REMOVE;
-   }
-   if (watch_connect(p)) {
-      p->retry_src = 0;
-      return G_SOURCE_REMOVE;
-   }
-   const char *fs = file_state(p);
-   if (g_strcmp0(fs, p->state) != 0) {
-      set_state(p, fs);
-      emit_changed(p);
-   }
-   return G_SOURCE_CONTINUE;
-}
-
-static void
-schedule_retry(cui_power *p)
-{
-   if (p->retry_src || p->dead) {
-      return;
-   }
-   GSource *s = g_timeout_source_new(RETRY_MS);
-   g_source_set_callback(s, retry_cb, p, NULL);
-   p->retry_src = g_source_attach(s, p->mc);
-   g_source_unref(s);
-}
-
-static void
-cancel_retry(cui_power *p)
-{
-   if (p->retry_src) {
-      GSource *s = g_main_context_find_source_by_id(p->mc, p->retry_src);
-      if (s) {
-         g_source_destroy(s);
-      }
-      p->retry_src = 0;
-   }
 }
 
 /* Look now: connect when a vmx serves the VM, else take the file's state
- * and look again every RETRY_MS. */
+ * (and the watch looks again every second). */
 static void
-watch_update(cui_power *p)
+look(cui_power *p)
 {
-   if (watch_connect(p)) {
-      cancel_retry(p);
-      return;
+   if (!cui_vmwatch_update(p->watch)) {
+      set_state(p, file_state(p));
    }
-   set_state(p, file_state(p));
-   schedule_retry(p);
 }
 
-static gboolean
-watch_teardown_cb(gpointer data)
-{
-   cui_power *p = data;
-   watch_disconnect(p);
-   /* The vmx went away (powered off, or it died); a new one may already
-    * serve the VM. */
-   watch_update(p);
-   emit_changed(p);
-   return G_SOURCE_REMOVE;
-}
-
+/* No vmx: the .vmx tells the state. */
 static void
-watch_stop(cui_power *p)
+on_watch_idle(bool lost, void *user)
 {
-   cancel_retry(p);
-   watch_disconnect(p);
+   cui_power *p = user;
+   const char *fs = file_state(p);
+   if (lost || g_strcmp0(fs, p->state) != 0) {
+      set_state(p, fs);
+      emit_changed(p);
+   }
 }
 
 /* ---- the public object */
@@ -401,18 +248,17 @@ cui_power_new(const char *abs_vmx, const cui_power_callbacks *cb)
    cui_power *p = g_new0(cui_power, 1);
    p->refs = 1;
    p->vmx = g_strdup(abs_vmx);
-   char *err = NULL;
-   p->sock = vmws_runtime_path(abs_vmx, ".sock", &err);
-   g_free(err);
    p->mc = g_main_context_ref_thread_default();
    if (cb) {
       p->cb = *cb;
    }
    p->queued = CUI_POWER_N_OPS;
-   watch_update(p);
-   if (!p->state) {
-      set_state(p, "poweredOff"); /* connected; the sync tells the real state */
-   }
+   static const char *const subtrees[] = { "/vm", NULL };
+   static const cui_vmwatch_callbacks wcb = { .changed = on_watch_changed,
+                                              .idle = on_watch_idle };
+   p->watch = cui_vmwatch_new(abs_vmx, subtrees, &wcb, p);
+   /* Connected: the sync tells the real state. */
+   set_state(p, cui_vmwatch_connected(p->watch) ? "poweredOff" : file_state(p));
    return p;
 }
 
@@ -427,7 +273,8 @@ cui_power_free(cui_power *p)
    if (p->cancel) {
       g_cancellable_cancel(p->cancel);
    }
-   watch_stop(p);
+   cui_vmwatch_free(p->watch);
+   p->watch = NULL;
    power_unref(p);
 }
 
@@ -446,31 +293,28 @@ cui_power_state(const cui_power *p)
 bool
 cui_power_vmx_up(const cui_power *p)
 {
-   return p->pipe && p->synced;
+   return p->watch && cui_vmwatch_up(p->watch);
 }
 
 char *
 cui_power_get(const cui_power *p, const char *path)
 {
-   if (!cui_power_vmx_up(p) || !vmdb_has(p->ctx, path)) {
+   vmdb_ctx *ctx = p->watch ? cui_vmwatch_ctx(p->watch) : NULL;
+   if (!ctx || !vmdb_has(ctx, path)) {
       return NULL;
    }
-   return vmdb_get_str(p->ctx, path);
+   return vmdb_get_str(ctx, path);
 }
 
 void
 cui_power_refresh(cui_power *p)
 {
-   if (p->pipe) {
+   if (!p->watch || cui_vmwatch_connected(p->watch)) {
       return; /* the mirror is live */
    }
-   const char *before = cui_power_state(p);
-   char *old = g_strdup(before);
-   watch_update(p);
-   if (g_strcmp0(old, cui_power_state(p)) != 0) {
-      emit_changed(p);
+   if (!cui_vmwatch_update(p->watch)) {
+      on_watch_idle(false, p);
    }
-   g_free(old);
 }
 
 bool
@@ -645,7 +489,7 @@ op_done(GObject *source, GAsyncResult *res, gpointer user)
       }
       /* The guest made it meanwhile: it is off, as asked. */
       p->busy = false;
-      watch_update(p);
+      look(p);
       if (p->cb.op_finished) {
          p->cb.op_finished(p, next, true, NULL, p->cb.user);
       }
@@ -658,7 +502,7 @@ op_done(GObject *source, GAsyncResult *res, gpointer user)
    if (!p->dead) {
       /* A power-on may have started a vmx: watch it now rather than at
        * the next retry, so the final state is there when we report. */
-      watch_update(p);
+      look(p);
       if (p->cb.op_finished) {
          p->cb.op_finished(p, j->op, j->error == NULL, j->error, p->cb.user);
       }

@@ -9,8 +9,8 @@
  */
 #include "cui/snapshots.h"
 #include "cui/vmclient.h"
+#include "cui/vmwatch.h"
 #include "lib/rundir.h"
-#include "lib/vmdb/vmdb-pipe.h"
 #include "vmx/config.h"
 #include "vmx/vmsd.h"
 
@@ -22,7 +22,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define RETRY_MS 1000
 #define CMD_TIMEOUT_MS (60 * 1000)
 /* Writing or checking a snapshot of a large VM takes a while (as vmrun). */
 #define SNAPSHOT_TIMEOUT_MS (30 * 60 * 1000)
@@ -190,17 +189,11 @@ struct cui_snapshots {
    bool dead;
    char *vmx;
    char *vmsd_path;
-   char *sock;                  /* the vmx's VMDB socket, NULL when unknown */
    GMainContext *mc;
    cui_snapshots_callbacks cb;
 
    /* The watch. */
-   vmdb_db *db;
-   vmdb_ctx *ctx;
-   vmdb_pipe *pipe;
-   bool synced;
-   guint retry_src;
-   GSource *teardown_src;
+   cui_vmwatch *watch;
    char *file_key;              /* the .vmx's and .vmsd's identity when read */
    char *file_state;            /* without a vmx: poweredOff or suspended */
    vmsd *file_tree;             /* without a vmx: the .vmsd as read */
@@ -230,20 +223,17 @@ snaps_ref(cui_snapshots *s)
    return s;
 }
 
-static void watch_stop(cui_snapshots *s);
-
 static void
 snaps_unref(cui_snapshots *s)
 {
    if (!g_atomic_int_dec_and_test(&s->refs)) {
       return;
    }
-   watch_stop(s);
+   cui_vmwatch_free(s->watch);
    g_clear_object(&s->cancel);
    g_main_context_unref(s->mc);
    g_free(s->vmx);
    g_free(s->vmsd_path);
-   g_free(s->sock);
    g_free(s->file_key);
    g_free(s->file_state);
    vmsd_free(s->file_tree);
@@ -443,10 +433,11 @@ static void
 take_progress(cui_snapshots *s)
 {
    int pct = -1;
-   if (s->busy && s->pipe && s->synced) {
-      char *ck = vmdb_get_str(s->ctx, "/vm/runtime/checkpoint/op");
+   vmdb_ctx *ctx = s->watch ? cui_vmwatch_ctx(s->watch) : NULL;
+   if (s->busy && ctx) {
+      char *ck = vmdb_get_str(ctx, "/vm/runtime/checkpoint/op");
       if (ck && *ck) {
-         pct = (int)CLAMP(vmdb_get_int(s->ctx, "/vm/runtime/checkpoint/progress", 0), 0, 100);
+         pct = (int)CLAMP(vmdb_get_int(ctx, "/vm/runtime/checkpoint/progress", 0), 0, 100);
       }
       g_free(ck);
    }
@@ -501,10 +492,11 @@ read_files(cui_snapshots *s)
 static bool
 take_current(cui_snapshots *s)
 {
-   if (s->pipe && s->synced) {
+   vmdb_ctx *ctx = s->watch ? cui_vmwatch_ctx(s->watch) : NULL;
+   if (ctx) {
       char *err = NULL;
-      vmsd *tree = tree_from_vmdb(s->ctx, &err);
-      char *st = vmdb_get_str(s->ctx, "/vm/runtime/powerState");
+      vmsd *tree = tree_from_vmdb(ctx, &err);
+      char *st = vmdb_get_str(ctx, "/vm/runtime/powerState");
       bool changed = show(s, tree, err, st && *st ? st : "poweredOff", true);
       g_free(st);
       g_free(err);
@@ -526,163 +518,32 @@ take_current(cui_snapshots *s)
    return show(s, copy, s->file_error, s->file_state, false);
 }
 
-static gboolean watch_teardown_cb(gpointer data);
-
-static void
-schedule_teardown(cui_snapshots *s)
+/* Look now: connect when a vmx serves the VM (the tree follows once its
+ * mirror has synced), else read the files. True when anything shown
+ * changed. */
+static bool
+look(cui_snapshots *s)
 {
-   if (!s->teardown_src) {
-      s->teardown_src = g_idle_source_new();
-      g_source_set_callback(s->teardown_src, watch_teardown_cb, s, NULL);
-      g_source_attach(s->teardown_src, s->mc);
-   }
+   bool connected = cui_vmwatch_update(s->watch);
+   return (!connected || cui_vmwatch_up(s->watch)) && take_current(s);
 }
 
 static void
-on_vmdb_change(vmdb_ctx *ctx, const vmdb_change *changes, size_t n, void *user)
+on_watch_changed(void *user)
 {
    cui_snapshots *s = user;
-   if (!s->synced) {
-      return;
-   }
    if (take_current(s)) {
       emit_changed(s);
    }
-   /* A vmx that powered off removes its socket and waits for its clients
-    * to hang up before it exits: do so at once (as cui_power does). */
-   struct stat sst;
-   if (!g_strcmp0(s->state, "poweredOff") && s->sock && stat(s->sock, &sst) < 0) {
-      schedule_teardown(s);
-   }
 }
 
 static void
-on_pipe_synced(vmdb_pipe *pipe, void *user)
+on_watch_idle(bool lost, void *user)
 {
    cui_snapshots *s = user;
-   s->synced = true;
-   on_vmdb_change(s->ctx, NULL, 0, s);
-}
-
-static void
-on_pipe_closed(vmdb_pipe *pipe, const char *reason, void *user)
-{
-   schedule_teardown(user);
-}
-
-static void
-watch_disconnect(cui_snapshots *s)
-{
-   if (s->teardown_src) {
-      g_source_destroy(s->teardown_src);
-      g_source_unref(s->teardown_src);
-      s->teardown_src = NULL;
-   }
-   vmdb_pipe_free(s->pipe);
-   s->pipe = NULL;
-   vmdb_ctx_free(s->ctx);
-   s->ctx = NULL;
-   if (s->db) {
-      vmdb_db_unref(s->db);
-      s->db = NULL;
-   }
-   s->synced = false;
-}
-
-static bool
-watch_connect(cui_snapshots *s)
-{
-   if (s->pipe) {
-      return true;
-   }
-   if (!s->sock) {
-      return false;
-   }
-   char *err = NULL;
-   int fd = vmdb_connect(s->sock, &err);
-   g_free(err);
-   if (fd < 0) {
-      return false;
-   }
-   vmdb_schema *sc = vmdb_schema_builtin();
-   s->db = vmdb_db_new(sc);
-   vmdb_schema_unref(sc);
-   s->ctx = vmdb_ctx_new(s->db, 0);
-   vmdb_ctx_attach(s->ctx, s->mc);
-   vmdb_subscribe(s->ctx, "/vm/snapshot", on_vmdb_change, s);
-   vmdb_subscribe(s->ctx, "/vm/runtime", on_vmdb_change, s);
-   static const vmdb_pipe_callbacks cb = { .synced = on_pipe_synced, .closed = on_pipe_closed };
-   s->pipe = vmdb_pipe_new(s->db, fd, false, "/vm", NULL, s->mc, &cb, s);
-   return true;
-}
-
-static void
-cancel_retry(cui_snapshots *s)
-{
-   if (s->retry_src) {
-      GSource *src = g_main_context_find_source_by_id(s->mc, s->retry_src);
-      if (src) {
-         g_source_destroy(src);
-      }
-      s->retry_src = 0;
-   }
-}
-
-static gboolean
-retry_cb(gpointer data)
-{
-   cui_snapshots *s = data;
-   if (s->pipe || watch_connect(s)) {
-      s->retry_src = 0;
-      return G_SOURCE_REMOVE;
-   }
-   if (take_current(s)) {
+   if (take_current(s) || lost) {
       emit_changed(s);
    }
-   return G_SOURCE_CONTINUE;
-}
-
-static void
-schedule_retry(cui_snapshots *s)
-{
-   if (s->retry_src || s->dead) {
-      return;
-   }
-   GSource *src = g_timeout_source_new(RETRY_MS);
-   g_source_set_callback(src, retry_cb, s, NULL);
-   s->retry_src = g_source_attach(src, s->mc);
-   g_source_unref(src);
-}
-
-/* Look now: connect when a vmx serves the VM (the tree follows once the
- * pipe has synced), else read the files and look again every RETRY_MS.
- * True when anything shown changed. */
-static bool
-watch_update(cui_snapshots *s)
-{
-   if (watch_connect(s)) {
-      cancel_retry(s);
-      return s->synced && take_current(s);
-   }
-   schedule_retry(s);
-   return take_current(s);
-}
-
-static gboolean
-watch_teardown_cb(gpointer data)
-{
-   cui_snapshots *s = data;
-   watch_disconnect(s);
-   watch_update(s);
-   emit_changed(s);
-   return G_SOURCE_REMOVE;
-}
-
-static void
-watch_stop(cui_snapshots *s)
-{
-   cancel_retry(s);
-   watch_disconnect(s);
 }
 
 /* ---- the public object */
@@ -694,9 +555,6 @@ cui_snapshots_new(const char *abs_vmx, const cui_snapshots_callbacks *cb)
    s->refs = 1;
    s->vmx = g_strdup(abs_vmx);
    s->vmsd_path = vmsd_path_for(abs_vmx);
-   char *err = NULL;
-   s->sock = vmws_runtime_path(abs_vmx, ".sock", &err);
-   g_free(err);
    s->mc = g_main_context_ref_thread_default();
    if (cb) {
       s->cb = *cb;
@@ -705,7 +563,13 @@ cui_snapshots_new(const char *abs_vmx, const cui_snapshots_callbacks *cb)
    s->progress = -1;
    s->progress_text = g_strdup("");
    s->state = g_strdup("poweredOff");
-   watch_update(s);
+   static const char *const subtrees[] = { "/vm/snapshot", "/vm/runtime", NULL };
+   static const cui_vmwatch_callbacks wcb = { .changed = on_watch_changed,
+                                              .idle = on_watch_idle };
+   s->watch = cui_vmwatch_new(abs_vmx, subtrees, &wcb, s);
+   if (!cui_vmwatch_connected(s->watch)) {
+      take_current(s);   /* the files; with a vmx the tree follows its sync */
+   }
    return s;
 }
 
@@ -717,7 +581,8 @@ cui_snapshots_free(cui_snapshots *s)
    }
    s->dead = true;
    memset(&s->cb, 0, sizeof s->cb);
-   watch_stop(s);
+   cui_vmwatch_free(s->watch);
+   s->watch = NULL;
    snaps_unref(s);
 }
 
@@ -730,7 +595,7 @@ cui_snapshots_vmx_path(const cui_snapshots *s)
 void
 cui_snapshots_refresh(cui_snapshots *s)
 {
-   if (watch_update(s)) {
+   if (look(s)) {
       emit_changed(s);
    }
 }
@@ -738,7 +603,7 @@ cui_snapshots_refresh(cui_snapshots *s)
 bool
 cui_snapshots_vmx_up(const cui_snapshots *s)
 {
-   return s->pipe && s->synced;
+   return s->watch && cui_vmwatch_up(s->watch);
 }
 
 const char *
@@ -911,7 +776,7 @@ op_done(GObject *source, GAsyncResult *res, gpointer user)
    if (!s->dead) {
       /* A vmx started for the request may have come and gone, or a
        * revert left one running: look now rather than at the next retry. */
-      bool changed = watch_update(s);
+      bool changed = look(s);
       if (s->cb.op_finished) {
          s->cb.op_finished(s, j->op, j->error == NULL, j->error, s->cb.user);
       }
