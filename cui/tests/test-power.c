@@ -10,52 +10,9 @@
 #include "cui/vmclient.h"
 
 #include "testutil.h"
+#include "testvmx.h"
 
 #include <signal.h>
-
-/* ---- every vmx a test started, so that none is left behind */
-
-static GArray *vmx_pids;
-
-static void
-kill_vmxs(void)
-{
-   for (guint i = 0; vmx_pids && i < vmx_pids->len; i++) {
-      int pid = g_array_index(vmx_pids, int, i);
-      if (pid > 0) {
-         kill(pid, SIGKILL);
-      }
-   }
-   if (vmx_pids) {
-      g_array_set_size(vmx_pids, 0);
-   }
-}
-
-static void
-on_fatal(int sig)
-{
-   kill_vmxs();
-   signal(sig, SIG_DFL);
-   raise(sig);
-}
-
-static void
-remember_vmx(const char *vmx)
-{
-   char *err = NULL;
-   vmclient *c = vmclient_connect(vmx, 5000, &err);
-   if (!c) {
-      g_free(err);
-      return;
-   }
-   char *pid = vmclient_get(c, "/vm/pid");
-   int n = pid ? atoi(pid) : 0;
-   g_free(pid);
-   vmclient_free(c);
-   if (n > 0) {
-      g_array_append_val(vmx_pids, n);
-   }
-}
 
 /* Running (not gone, not a zombie nobody reaped yet). */
 static bool
@@ -72,16 +29,6 @@ process_alive(int pid)
    g_free(text);
    g_free(path);
    return alive;
-}
-
-static bool
-have_vmx(void)
-{
-   if (!g_getenv("VMWS_VMX")) {
-      g_test_skip("VMWS_VMX is not set: no vmx to run (meson test sets it)");
-      return false;
-   }
-   return true;
 }
 
 /* ---- what the callbacks saw */
@@ -319,7 +266,7 @@ test_offline(void)
 static void
 test_running(void)
 {
-   if (!have_vmx()) {
+   if (!tv_have_vmx()) {
       return;
    }
    char *vmx = new_vm("running", NULL);
@@ -342,7 +289,7 @@ test_running(void)
    g_free(err);
    err = NULL;
    int ticks = run_until(p, &s, finished_n, GINT_TO_POINTER(1), 90000, "power on");
-   remember_vmx(vmx);
+   tv_remember(vmx);
    g_assert_true(s.ok);
    g_assert_null(s.error);
    g_test_message("starting the power-on took %" G_GINT64_FORMAT " us; the main loop ran %d "
@@ -373,7 +320,7 @@ test_running(void)
    if (do_op(p, &s, CUI_POWER_SUSPEND)) {
       run_until(p, &s, state_down, "suspended", 30000, "suspended");
       g_assert_true(do_op(p, &s, CUI_POWER_RESUME));
-      remember_vmx(vmx);
+      tv_remember(vmx);
       run_until(p, &s, state_up, "poweredOn", 10000, "poweredOn after resume");
    } else {
       g_assert_nonnull(s.error);
@@ -404,7 +351,7 @@ test_running(void)
    if (vmclient_spawn_vmx(vmx, false, &err) < 0) {
       g_error("cannot start the vmx: %s", err);
    }
-   remember_vmx(vmx);
+   tv_remember(vmx);
    run_until(p, &s, state_up, "poweredOff", 10000, "the outside vmx");
    g_assert_true(do_op(p, &s, CUI_POWER_ON));
    run_until(p, &s, state_up, "poweredOn", 10000, "poweredOn through the outside vmx");
@@ -442,7 +389,7 @@ test_running(void)
 static void
 test_power_on_fails(void)
 {
-   if (!have_vmx()) {
+   if (!tv_have_vmx()) {
       return;
    }
    char *vmx = new_vm("broken", "linux.kernel = \"/nonexistent/vmws-kernel\"\n");
@@ -470,7 +417,7 @@ test_power_on_fails(void)
 static void
 test_free_while_busy(void)
 {
-   if (!have_vmx()) {
+   if (!tv_have_vmx()) {
       return;
    }
    char *vmx = new_vm("orphan", NULL);
@@ -488,7 +435,7 @@ test_free_while_busy(void)
    cui_power_callbacks cb2 = { on_changed, on_started, on_finished, &s2 };
    cui_power *q = cui_power_new(vmx, &cb2);
    run_until(q, &s2, state_up, "poweredOn", 60000, "the orphaned power-on");
-   remember_vmx(vmx);
+   tv_remember(vmx);
    /* Let the first model's worker deliver (and drop) its result. */
    for (int i = 0; i < 50; i++) {
       g_main_context_iteration(NULL, FALSE);
@@ -511,7 +458,7 @@ test_free_while_busy(void)
 static void
 test_off_over_shutdown(void)
 {
-   if (!have_vmx()) {
+   if (!tv_have_vmx()) {
       return;
    }
    char *vmx = new_vm("impatient", NULL);
@@ -520,7 +467,7 @@ test_off_over_shutdown(void)
    cui_power_callbacks cb = { on_changed, on_started, on_finished, &s };
    cui_power *p = cui_power_new(vmx, &cb);
    g_assert_true(do_op(p, &s, CUI_POWER_ON));
-   remember_vmx(vmx);
+   tv_remember(vmx);
    run_until(p, &s, state_up, "poweredOn", 10000, "poweredOn");
    int finished = s.finished;
    char *err = NULL;
@@ -565,12 +512,7 @@ main(int argc, char **argv)
 {
    g_test_init(&argc, &argv, NULL);
    tu_init("cui-power");
-   vmx_pids = g_array_new(FALSE, FALSE, sizeof(int));
-   atexit(kill_vmxs); /* never leave a vmx behind */
-   signal(SIGABRT, on_fatal);
-   signal(SIGTERM, on_fatal);
-   signal(SIGINT, on_fatal);
-   signal(SIGSEGV, on_fatal);
+   tv_init(); /* never leave a vmx behind */
    g_test_add_func("/cui/power/words", test_words);
    g_test_add_func("/cui/power/offline", test_offline);
    g_test_add_func("/cui/power/running", test_running);

@@ -19,62 +19,9 @@
 #include "vmx/vmsd.h"
 
 #include "testutil.h"
+#include "testvmx.h"
 
 #include <signal.h>
-
-/* ---- every vmx a test started, so that none is left behind */
-
-static GArray *vmx_pids;
-
-static void
-kill_vmxs(void)
-{
-   for (guint i = 0; vmx_pids && i < vmx_pids->len; i++) {
-      int pid = g_array_index(vmx_pids, int, i);
-      if (pid > 0) {
-         kill(pid, SIGKILL);
-      }
-   }
-   if (vmx_pids) {
-      g_array_set_size(vmx_pids, 0);
-   }
-}
-
-static void
-on_fatal(int sig)
-{
-   kill_vmxs();
-   signal(sig, SIG_DFL);
-   raise(sig);
-}
-
-static void
-remember_vmx(const char *vmx)
-{
-   char *err = NULL;
-   vmclient *c = vmclient_connect(vmx, 5000, &err);
-   if (!c) {
-      g_free(err);
-      return;
-   }
-   char *pid = vmclient_get(c, "/vm/pid");
-   int n = pid ? atoi(pid) : 0;
-   g_free(pid);
-   vmclient_free(c);
-   if (n > 0) {
-      g_array_append_val(vmx_pids, n);
-   }
-}
-
-static bool
-have_vmx(void)
-{
-   if (!g_getenv("VMWS_VMX")) {
-      g_test_skip("VMWS_VMX is not set: no vmx to run (meson test sets it)");
-      return false;
-   }
-   return true;
-}
 
 static bool
 vmx_running(const char *vmx)
@@ -499,7 +446,7 @@ test_tree_and_changes(void)
 static void
 test_powered_off(void)
 {
-   if (!have_vmx()) {
+   if (!tv_have_vmx()) {
       return;
    }
    char *vmx = new_vm("off", NULL);
@@ -622,7 +569,7 @@ test_powered_off(void)
 static void
 test_running(void)
 {
-   if (!have_vmx()) {
+   if (!tv_have_vmx()) {
       return;
    }
    char *vmx = new_vm("running", NULL);
@@ -638,7 +585,7 @@ test_running(void)
    if (vmclient_spawn_vmx(vmx, true, &err) < 0) {
       g_error("cannot start the vmx: %s", err);
    }
-   remember_vmx(vmx);
+   tv_remember(vmx);
    run_until(s, &w, up_in, "poweredOn", 10000, "the running vmx");
    /* The tree as the vmx publishes it. */
    g_assert_cmpuint(cui_snapshots_count(s), ==, 1);
@@ -692,7 +639,7 @@ test_running(void)
    if (vmclient_spawn_vmx(vmx, true, &err) < 0) {
       g_error("cannot start the vmx: %s", err);
    }
-   remember_vmx(vmx);
+   tv_remember(vmx);
    run_until(s, &w, up_in, "poweredOn", 10000, "the running vmx again");
    g_assert_true(current_is(s, &w, "off2"));
    g_assert_true(cui_snapshots_revert_current(s, &err));
@@ -716,7 +663,7 @@ test_running(void)
 static void
 test_free_while_busy(void)
 {
-   if (!have_vmx()) {
+   if (!tv_have_vmx()) {
       return;
    }
    char *vmx = new_vm("orphan", NULL);
@@ -746,12 +693,7 @@ main(int argc, char **argv)
 {
    g_test_init(&argc, &argv, NULL);
    tu_init("cui-snapshots");
-   vmx_pids = g_array_new(FALSE, FALSE, sizeof(int));
-   atexit(kill_vmxs);
-   signal(SIGABRT, on_fatal);
-   signal(SIGTERM, on_fatal);
-   signal(SIGINT, on_fatal);
-   signal(SIGSEGV, on_fatal);
+   tv_init(); /* never leave a vmx behind */
    g_test_add_func("/cui/snapshots/words", test_words);
    g_test_add_func("/cui/snapshots/empty", test_empty);
    g_test_add_func("/cui/snapshots/vmware-vmsd", test_vmware_vmsd);
