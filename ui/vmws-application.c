@@ -7,6 +7,9 @@
 #include "ui/vmws-error-dialog.h"
 #include "ui/vmws-window.h"
 
+#include <epoxy/gl.h>
+#include <string.h>
+
 struct _VmwsApplication {
    GtkApplication parent;
    VmwsLibrary *library;
@@ -67,11 +70,49 @@ vmws_application_open(GApplication *gapp, GFile **files, int n, const char *hint
    gtk_window_present(GTK_WINDOW(win));
 }
 
+/* Where OpenGL is Mesa's software rasterizer (llvmpipe: no GPU, as on a
+ * server or under Xvfb), GTK's GL renderer composites every frame on the
+ * CPU through it: a 1920x1080 guest screen cost about 100 ms of CPU a
+ * frame (tests/bench/console), against about 25 ms for GTK's cairo
+ * renderer, which copies pixels. Take the cairo renderer then, unless the
+ * user chose one (GSK_RENDERER); with a GPU, GL stays. */
+static void
+choose_renderer(void)
+{
+   if (g_getenv("GSK_RENDERER")) {
+      return;
+   }
+   GError *e = NULL;
+   GdkGLContext *ctx = gdk_display_create_gl_context(gdk_display_get_default(), &e);
+   const char *why = NULL;
+   char *renderer = NULL;
+   if (!ctx || !gdk_gl_context_realize(ctx, &e)) {
+      why = "no OpenGL";
+   } else {
+      gdk_gl_context_make_current(ctx);
+      const char *r = (const char *)glGetString(GL_RENDERER);
+      renderer = g_strdup(r ? r : "");
+      gdk_gl_context_clear_current();
+      if (strstr(renderer, "llvmpipe") || strstr(renderer, "softpipe") ||
+          strstr(renderer, "swrast")) {
+         why = renderer;
+      }
+   }
+   g_clear_error(&e);
+   g_clear_object(&ctx);
+   if (why) {
+      g_setenv("GSK_RENDERER", "cairo", TRUE);
+      g_debug("OpenGL is software (%s): drawing with the cairo renderer", why);
+   }
+   g_free(renderer);
+}
+
 static void
 vmws_application_startup(GApplication *gapp)
 {
    VmwsApplication *app = VMWS_APPLICATION(gapp);
    G_APPLICATION_CLASS(vmws_application_parent_class)->startup(gapp);
+   choose_renderer();
    g_set_application_name("vmws");
    gtk_window_set_default_icon_name(VMWS_APP_ID);
    GtkCssProvider *css = gtk_css_provider_new();

@@ -6,8 +6,10 @@
  * and used only there, from a g_unix_fd_add() watch on its socket.
  *
  * Frames: damage marks tiles dirty and queues a redraw; the snapshot
- * rebuilds the dirty tiles' textures from the shared surface, draws, and
- * acknowledges the frame, so the server sends the next one at most once
+ * rebuilds the dirty tiles from the shared surface (textures for GTK's GL
+ * renderer; rows of one image surface for its cairo renderer, which the
+ * application picks where OpenGL is software), draws, and acknowledges
+ * the frame, so the server sends the next one at most once
  * per frame we draw. While the widget is not mapped, frames are
  * acknowledged at once and the tiles rebuilt when it is shown.
  *
@@ -23,6 +25,10 @@
 #include <string.h>
 
 #define TILE 128
+/* What a tile is stale in: its texture (GL renderer) or cairo copy k. */
+#define DIRTY_TILE 1u
+#define DIRTY_IMAGE(k) (2u << (k))
+#define DIRTY_ALL 7u
 #define CONNECT_TRIES 5
 
 /* Linux input event codes (linux/input-event-codes.h). */
@@ -53,7 +59,13 @@ struct _VmwsConsole {
    unsigned sw, sh;          /* surface size */
    unsigned cols, rows;
    GdkTexture **tiles;
-   guint8 *dirty;
+   /* The cairo renderer's copies of the screen (RGB24), used in turn: GTK
+    * keeps the last frame's node, which refers to the copy it painted, and
+    * writing to that one would make cairo copy all of it first. */
+   cairo_surface_t *image[2];
+   unsigned front;           /* the copy painted last */
+   gboolean cairo_path;      /* tiles and dirty marks are for the cairo copies */
+   guint8 *dirty;            /* per tile: DIRTY_TILE, DIRTY_IMAGE(k) bits */
    gboolean ack_pending;
 
    GdkTexture *cursor_tex;
@@ -108,6 +120,8 @@ free_tiles(VmwsConsole *c)
       g_clear_object(&c->tiles[i]);
    }
    g_clear_pointer(&c->tiles, g_free);
+   g_clear_pointer(&c->image[0], cairo_surface_destroy);
+   g_clear_pointer(&c->image[1], cairo_surface_destroy);
    g_clear_pointer(&c->dirty, g_free);
    c->cols = c->rows = 0;
 }
@@ -122,7 +136,7 @@ new_surface(VmwsConsole *c, unsigned w, unsigned h)
    c->rows = (h + TILE - 1) / TILE;
    c->tiles = g_new0(GdkTexture *, c->cols * c->rows);
    c->dirty = g_new(guint8, c->cols * c->rows);
-   memset(c->dirty, 1, c->cols * c->rows);
+   memset(c->dirty, DIRTY_ALL, c->cols * c->rows);
    configure_adjustments(c);
 }
 
@@ -148,30 +162,76 @@ make_tile(const uint32_t *pixels, size_t stride, unsigned x0, unsigned y0, unsig
    return t;
 }
 
-static void
-rebuild_dirty(VmwsConsole *c)
+/* Bring the dirty tiles up to date from the shared surface: as textures
+ * for GTK's GL renderer, or, for its cairo renderer (chosen where OpenGL
+ * is software: vmws-application.c), as rows copied into the cairo copy to
+ * paint next (the shared surface is XRGB, cairo's RGB24). Returns that
+ * copy (NULL for GL). */
+static cairo_surface_t *
+rebuild_dirty(VmwsConsole *c, gboolean cairo)
 {
    const uint32_t *pixels;
    unsigned w, h;
    size_t stride;
    if (!c->mc || !mksclient_surface(c->mc, &pixels, &w, &h, &stride) || w != c->sw ||
        h != c->sh) {
-      return;
+      return cairo ? c->image[c->front] : NULL;
    }
+   if (cairo != c->cairo_path) {
+      c->cairo_path = cairo;
+      memset(c->dirty, DIRTY_ALL, c->cols * c->rows);
+   }
+   unsigned k = c->front ^ 1;
+   if (cairo && !c->image[k]) {
+      c->image[k] = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)w, (int)h);
+      for (unsigned i = 0; i < c->cols * c->rows; i++) {
+         c->dirty[i] |= DIRTY_IMAGE(k);
+      }
+   }
+   guint8 bit = cairo ? DIRTY_IMAGE(k) : DIRTY_TILE;
+   guint8 *img = NULL;
+   int istride = 0;
+   if (cairo) {
+      cairo_surface_flush(c->image[k]);
+      img = cairo_image_surface_get_data(c->image[k]);
+      istride = cairo_image_surface_get_stride(c->image[k]);
+   }
+   gboolean wrote = FALSE;
    for (unsigned ty = 0; ty < c->rows; ty++) {
       for (unsigned tx = 0; tx < c->cols; tx++) {
          unsigned i = ty * c->cols + tx;
-         if (!c->dirty[i]) {
+         if (!(c->dirty[i] & bit)) {
             continue;
          }
          unsigned x0 = tx * TILE, y0 = ty * TILE;
          unsigned tw = MIN(TILE, w - x0), th = MIN(TILE, h - y0);
-         g_clear_object(&c->tiles[i]);
-         c->tiles[i] = make_tile(pixels, stride, x0, y0, tw, th);
-         c->dirty[i] = 0;
-         c->stats.tiles_made++;
+         if (cairo) {
+            for (unsigned y = y0; y < y0 + th; y++) {
+               memcpy(img + (size_t)y * (size_t)istride + (size_t)x0 * 4,
+                      (const guint8 *)pixels + y * stride + (size_t)x0 * 4, (size_t)tw * 4);
+            }
+            wrote = TRUE;
+         } else {
+            g_clear_object(&c->tiles[i]);
+            c->tiles[i] = make_tile(pixels, stride, x0, y0, tw, th);
+         }
+         /* A damaged tile counts once: when the first copy takes it. */
+         if (!cairo || (c->dirty[i] & DIRTY_IMAGE(k ^ 1))) {
+            c->stats.tiles_made++;
+         }
+         c->dirty[i] &= (guint8)~bit;
       }
    }
+   if (!cairo) {
+      g_clear_pointer(&c->image[0], cairo_surface_destroy);
+      g_clear_pointer(&c->image[1], cairo_surface_destroy);
+      return NULL;
+   }
+   if (wrote) {
+      cairo_surface_mark_dirty(c->image[k]);
+   }
+   c->front = k;
+   return c->image[k];
 }
 
 /* ---- frames from the server */
@@ -208,7 +268,7 @@ on_damage(void *opaque, const mksclient_rect *r, unsigned n)
       unsigned tx1 = (r[k].x + r[k].w - 1) / TILE, ty1 = (r[k].y + r[k].h - 1) / TILE;
       for (unsigned ty = ty0; ty <= ty1 && ty < c->rows; ty++) {
          for (unsigned tx = tx0; tx <= tx1 && tx < c->cols; tx++) {
-            c->dirty[ty * c->cols + tx] = 1;
+            c->dirty[ty * c->cols + tx] = DIRTY_ALL;
          }
       }
    }
@@ -510,15 +570,18 @@ geometry(VmwsConsole *c)
       return;
    }
    c->scale = c->fit ? MIN(W / c->sw, H / c->sh) : 1.0;
-   c->ox = MAX(0, (W - c->sw * c->scale) / 2);
-   c->oy = MAX(0, (H - c->sh * c->scale) / 2);
+   /* Whole pixels: at a half-pixel offset every texel is filtered across
+    * its neighbours (a blurred picture at 1:1; seams between the tiles
+    * with the cairo renderer). */
+   c->ox = (int)MAX(0, (W - c->sw * c->scale) / 2);
+   c->oy = (int)MAX(0, (H - c->sh * c->scale) / 2);
    if (!c->fit) {
       /* 1:1 and larger than the widget: where the scroll bars are. */
       if (c->hadj && c->sw > W) {
-         c->ox = -gtk_adjustment_get_value(c->hadj);
+         c->ox = -(int)(gtk_adjustment_get_value(c->hadj) + 0.5);
       }
       if (c->vadj && c->sh > H) {
-         c->oy = -gtk_adjustment_get_value(c->vadj);
+         c->oy = -(int)(gtk_adjustment_get_value(c->vadj) + 0.5);
       }
    }
 }
@@ -575,16 +638,44 @@ vmws_console_snapshot(GtkWidget *w, GtkSnapshot *s)
    VmwsConsole *c = VMWS_CONSOLE(w);
    double W = gtk_widget_get_width(w), H = gtk_widget_get_height(w);
    GdkRGBA black = { 0, 0, 0, 1 };
-   gtk_snapshot_append_color(s, &black, &GRAPHENE_RECT_INIT(0, 0, W, H));
    if (!c->mc || !c->tiles) {
+      gtk_snapshot_append_color(s, &black, &GRAPHENE_RECT_INIT(0, 0, W, H));
       return;
    }
-   rebuild_dirty(c);
+   GtkNative *native = gtk_widget_get_native(w);
+   GskRenderer *renderer = native ? gtk_native_get_renderer(native) : NULL;
+   gboolean cairo = renderer && GSK_IS_CAIRO_RENDERER(renderer);
+   cairo_surface_t *image = rebuild_dirty(c, cairo);
    geometry(c);
+   /* Black only around the picture: under it, every frame would paint
+    * its pixels twice. */
+   double x0 = MAX(0, c->ox), y0 = MAX(0, c->oy);
+   double x1 = MIN(W, c->ox + c->sw * c->scale), y1 = MIN(H, c->oy + c->sh * c->scale);
+   if (x1 <= x0 || y1 <= y0) {
+      gtk_snapshot_append_color(s, &black, &GRAPHENE_RECT_INIT(0, 0, W, H));
+   } else {
+      gtk_snapshot_append_color(s, &black, &GRAPHENE_RECT_INIT(0, 0, W, y0));
+      gtk_snapshot_append_color(s, &black, &GRAPHENE_RECT_INIT(0, y1, W, H - y1));
+      gtk_snapshot_append_color(s, &black, &GRAPHENE_RECT_INIT(0, y0, x0, y1 - y0));
+      gtk_snapshot_append_color(s, &black, &GRAPHENE_RECT_INIT(x1, y0, W - x1, y1 - y0));
+   }
    gtk_snapshot_save(s);
    gtk_snapshot_translate(s, &GRAPHENE_POINT_INIT(c->ox, c->oy));
+   if (image) {
+      /* Scaled here, not by the snapshot: GTK 4.8 applies a snapshot's
+       * scale to the cairo context before its translation, which moves
+       * the picture by the widget's offset times (scale - 1). */
+      cairo_t *cr = gtk_snapshot_append_cairo(
+         s, &GRAPHENE_RECT_INIT(0, 0, c->sw * c->scale, c->sh * c->scale));
+      cairo_scale(cr, c->scale, c->scale);
+      cairo_set_source_surface(cr, image, 0, 0);
+      cairo_pattern_set_filter(cairo_get_source(cr),
+                               c->scale == 1.0 ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD);
+      cairo_paint(cr);
+      cairo_destroy(cr);
+   }
    gtk_snapshot_scale(s, c->scale, c->scale);
-   for (unsigned ty = 0; ty < c->rows; ty++) {
+   for (unsigned ty = 0; ty < c->rows && !cairo; ty++) {
       for (unsigned tx = 0; tx < c->cols; tx++) {
          GdkTexture *t = c->tiles[ty * c->cols + tx];
          if (t) {
@@ -636,7 +727,7 @@ vmws_console_map(GtkWidget *w)
    GTK_WIDGET_CLASS(vmws_console_parent_class)->map(w);
    /* Frames taken while hidden were acknowledged unseen: redraw all. */
    if (c->dirty) {
-      memset(c->dirty, 1, c->cols * c->rows);
+      memset(c->dirty, DIRTY_ALL, c->cols * c->rows);
    }
    gtk_widget_queue_draw(w);
 }
