@@ -12,6 +12,8 @@
 # Environment (set by tests/ui/meson.build): VMWS_UI (the vmws program),
 # VMWS_VMX, VMWS_VMRUN, VMWS_UI_ARTIFACTS (where screenshots go; they are
 # kept), VMWS_SOURCE_ROOT. VMWS_UI_KEEP=1 keeps the temporary folder.
+# VMWS_UI_SCREEN: the display's size and depth (default 1280x1024x24; the
+# console benchmark, tests/bench/console, needs room for 1920x1080).
 #
 # Exit: the test's status; 77 (skip) with the reason when something this
 # needs is missing.
@@ -91,7 +93,7 @@ trap 'exit 143' TERM INT
 # fd 5: a FIFO opened read-write, so neither side blocks on opening it).
 mkfifo "$WORK/displayfd"
 exec 5<>"$WORK/displayfd"
-Xvfb -displayfd 5 -screen 0 1280x1024x24 -nolisten tcp -noreset >"$WORK/xvfb.log" 2>&1 &
+Xvfb -displayfd 5 -screen 0 "${VMWS_UI_SCREEN:-1280x1024x24}" -nolisten tcp -noreset >"$WORK/xvfb.log" 2>&1 &
 PIDS+=($!)
 DISPLAY_NUM=
 # One read of up to 60 s (on a loaded 2-core machine Xvfb has taken over 10
