@@ -227,9 +227,18 @@ void op_scas(soft_cpu *cpu, const soft_insn *in)
 /* ---- port I/O --------------------------------------------------------------- */
 
 /* I/O permission: IOPL, then the TSS bitmap (raises #GP(0)). */
+/* The VMware backdoor ports (0x5658, and 0x5659 for its high-bandwidth
+ * calls), like VMware's monitor and KVM's enable_vmware_backdoor: open at
+ * every privilege level whatever IOPL and the TSS bitmap say, so that the
+ * guest tools, which run as user processes, reach them. */
+#define BDOOR_PORT_LB 0x5658
+#define BDOOR_PORT_HB 0x5659
+
 static void io_check(soft_cpu *cpu, uint16_t port, unsigned size)
 {
    if (cpu->mode == MODE_REAL)
+      return;
+   if (port == BDOOR_PORT_LB || port == BDOOR_PORT_HB)
       return;
    if (cpu->mode != MODE_V86 && cpu->cpl <= ((cpu->rflags & FL_IOPL) >> 12))
       return;

@@ -227,6 +227,39 @@ static void test_long_exceptions(void)
    CHECK_EQ(regs().rflags & 0x200, 0);                 /* interrupt gate cleared IF */
 }
 
+/* Port I/O at CPL 3 with IOPL 0: the TSS bitmap decides (a port past its
+ * limit: #GP), but the VMware backdoor ports answer anyway, as VMware's
+ * monitor has it, so that user-mode guest tools reach them. */
+static void test_user_io(void)
+{
+   long_system(3, 0xfff);
+   idt_gate(13, 0x9100, 0, 0, true);
+   PUT(0x8000,
+       0x66, 0xba, 0x58, 0x56,                           /* mov dx, 0x5658 */
+       0xed,                                             /* in eax, dx */
+       0x89, 0x04, 0x25, 0x00, 0xa0, 0x00, 0x00,         /* mov [0xa000], eax */
+       0x66, 0xba, 0x59, 0x56,                           /* mov dx, 0x5659 */
+       0xee,                                             /* out dx, al */
+       0x66, 0xba, 0xf8, 0x03,                           /* mov dx, 0x3f8 */
+       0xec);                                            /* in al, dx -> #GP(0) */
+   PUT(0x9100,
+       0x48, 0x89, 0x24, 0x25, 0x10, 0xa0, 0x00, 0x00,   /* mov [0xa010], rsp */
+       0xf4);
+   S->in_val = 0x564d5868;
+   S->nout = 0;
+   set_rip_rsp(0x8000, 0x50000, 0x202);                /* IOPL 0 */
+   soft_exit ex;
+   soft_cpu_run(S->cpu, 100, &ex);
+   CHECK_EQ(ex.reason, SOFT_EXIT_HALT);
+   CHECK_EQ(shim_rd64(S, 0xa000) & 0xffffffff, 0x564d5868);  /* the backdoor read */
+   CHECK_EQ(S->nout, 1);
+   CHECK_EQ(S->out_port[0], 0x5659);
+   uint64_t f = 0x70000 - 48;                          /* RSP0 frame of the #GP */
+   CHECK_EQ(shim_rd64(S, 0xa010), f);
+   CHECK_EQ(shim_rd64(S, f + 0), 0);                   /* error code */
+   CHECK_EQ(shim_rd64(S, f + 8), 0x8015);              /* RIP of the IN from 0x3f8 */
+}
+
 static void test_double_triple_fault(void)
 {
    /* #PF's gate lies beyond the IDT limit: #GP(0xe3) during delivery of
@@ -430,6 +463,7 @@ int main(void)
    test_real_mode();
    test_mode_switch();
    test_long_exceptions();
+   test_user_io();
    test_double_triple_fault();
    test_syscall();
    test_interrupt_hlt();
