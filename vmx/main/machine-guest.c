@@ -11,6 +11,7 @@
 #include "vmx/boot/boot.h"
 #include "vmx/dev/acpi/acpi.h"
 #include "vmx/dev/chipset/chipset.h"
+#include "vmx/dev/chipset/guestrpc.h"
 #include "vmx/dev/chipset/pci.h"
 #include "vmx/dev/chipset/vmmouse.h"
 #include "vmx/dev/intc/intc.h"
@@ -32,6 +33,7 @@ static const vmx_device_desc *const pc_devices[] = {
    &vmx_dev_ps2mouse,
    &vmx_dev_backdoor,  /* before devices that add backdoor commands */
    &vmx_dev_vmmouse,   /* absolute pointer: backdoor + PS/2 mouse */
+   &vmx_dev_guestrpc,  /* GuestRPC (RPCI/TCLO) on the backdoor */
    &vmx_dev_acpi_pm,   /* PM timer, power button, S5 */
 };
 

@@ -10,6 +10,7 @@
 #include "lib/rundir.h"
 #include "vmx/main/snapshot.h"
 #include "mks/svga/svga.h"
+#include "vmx/dev/chipset/guestrpc.h"
 #include "vmx/dev/chipset/uart.h"
 #include "vmx/vmxlog.h"
 
@@ -84,6 +85,117 @@ on_machine_event(void *opaque, vmx_machine_event ev, const char *why)
       break;
    }
    g_free(err);
+}
+
+/* ---- guest variables: the GuestRPC device's guestinfo.<name> mirrored in
+ * /vm/guestVar/#<name>, both ways. The guest's info-set arrives on a vCPU
+ * thread and is published from the main thread; a client's write (vmrun
+ * writeVariable guestVar) goes into the device. */
+
+typedef struct guest_var {
+   vmx *v;
+   char *name, *value;
+} guest_var;
+
+static void
+publish_guest_var(vmx *v, const char *name, const char *value)
+{
+   char *path = g_strdup_printf("/vm/guestVar/#%s", name);
+   char *cur = vmdb_get_str(v->ctx, path);
+   if ((!cur || strcmp(cur, value) != 0) && vmdb_set_str(v->ctx, path, value) < 0) {
+      vmxlog("GuestRPC: guest variable '%s' not published in VMDB: %s", name,
+             vmdb_ctx_error(v->ctx));
+   }
+   g_free(cur);
+   g_free(path);
+}
+
+static gboolean
+guest_var_main(gpointer data)
+{
+   guest_var *gv = data;
+   publish_guest_var(gv->v, gv->name, gv->value);
+   g_free(gv->name);
+   g_free(gv->value);
+   g_free(gv);
+   return G_SOURCE_REMOVE;
+}
+
+/* vCPU thread: hand over to the main loop. */
+static void
+on_guest_var(void *opaque, const char *name, const char *value)
+{
+   guest_var *gv = g_new(guest_var, 1);
+   gv->v = opaque;
+   gv->name = g_strdup(name);
+   gv->value = g_strdup(value);
+   g_main_context_invoke(NULL, guest_var_main, gv);
+}
+
+static void
+publish_each(void *opaque, const char *name, const char *value)
+{
+   publish_guest_var(opaque, name, value);
+}
+
+static guestrpc *
+machine_guestrpc(vmx *v)
+{
+   vmx_platform *plat = v->machine ? vmx_machine_platform(v->machine) : NULL;
+   return plat ? guestrpc_get(plat) : NULL;
+}
+
+static void
+guest_var_into_device(vmx *v, guestrpc *g, const char *path, const char *value)
+{
+   const char *name = path + strlen("/vm/guestVar/#");
+   char *cur = guestrpc_info_get(g, name);
+   if ((!cur || strcmp(cur, value) != 0) && !guestrpc_info_set(g, name, value)) {
+      vmxlog("GuestRPC: guest variable '%s' not offered to the guest (bad name or no room)",
+             name);
+   }
+   g_free(cur);
+}
+
+static void
+on_guest_var_changed(vmdb_ctx *ctx, const vmdb_change *ch, size_t n, void *user)
+{
+   vmx *v = user;
+   guestrpc *g = machine_guestrpc(v);
+   for (size_t i = 0; g && i < n; i++) {
+      if (!ch[i].removed && ch[i].value.type == VMDB_TYPE_STRING &&
+          g_str_has_prefix(ch[i].path, "/vm/guestVar/#")) {
+         guest_var_into_device(v, g, ch[i].path, ch[i].value.s);
+      }
+   }
+}
+
+static void
+existing_var_into_device(const char *path, const vmdb_value *val, void *user)
+{
+   void **a = user;
+   if (val->type == VMDB_TYPE_STRING && g_str_has_prefix(path, "/vm/guestVar/#")) {
+      guest_var_into_device(a[0], a[1], path, val->s);
+   }
+}
+
+/* At power-on: what clients set before goes to the guest, what the device
+ * has (the .vmx's guestinfo.*, a checkpoint's variables) to VMDB. */
+static void
+link_guest_vars(vmx *v)
+{
+   guestrpc *g = machine_guestrpc(v);
+   if (!g) {
+      return;
+   }
+   if (!v->guest_vars_watched) {
+      vmdb_subscribe(v->ctx, "/vm/guestVar", on_guest_var_changed, v);
+      v->guest_vars_watched = true;
+   }
+   void *a[2] = { v, g };
+   vmdb_foreach(v->ctx, "/vm/guestVar", existing_var_into_device, a);
+   guestrpc_info_foreach(g, publish_each, v);
+   guestrpc_set_info_observer(g, on_guest_var, v);
 }
 
 /* Load the suspended state into a machine made paused; false with *err
@@ -166,7 +278,20 @@ vmx_power_on(vmx *v, char **err)
          return -1;
       }
    }
+   link_guest_vars(v);
    if (resume) {
+      /* After a resume (or a revert to a running snapshot) the guest's
+       * system clock is behind by the time it spent stopped: guest tools
+       * listening on TCLO step it to the host's time, as VMware has them
+       * do. Queued before the vCPUs run, taken at the tools' next poll. */
+      guestrpc *gr = machine_guestrpc(v);
+      if (gr && guestrpc_tclo_channels(gr)) {
+         if (guestrpc_tclo_send(gr, "Time_Synchronize 1")) {
+            vmxlog("GuestRPC: asked the guest tools to synchronize the time after the resume");
+         } else {
+            vmxlog("GuestRPC: TCLO queue full; no time synchronization after the resume");
+         }
+      }
       /* The state now lives in the machine (its RAM maps the file, which
        * stays alive while mapped): a crash from here on must not bring
        * back this older state. */

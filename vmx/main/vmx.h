@@ -30,6 +30,7 @@ typedef struct vmx {
    gint64 power_on_mono;
    bool exiting;
    bool reverting;        /* a power-on inside a revert to a snapshot */
+   bool guest_vars_watched; /* /vm/guestVar subscribed (power.c) */
    guint exit_timer;
    int exit_code;
 } vmx;

@@ -6,6 +6,10 @@ usage: test-linux-display.py --vncdo PATH --mksdo PATH [--monitor software|hardw
                              [--timeout S]
 
 1. The guest loads vmwgfx; its fbdev console (fbcon) takes the screen.
+   Its host log message (GuestRPC "log" over the backdoor) reaches
+   vmware.log as a "Guest: vmwgfx: Module Version" line, and the kernel
+   does not report "Failed to send host log message". A guestinfo.* key of
+   the .vmx is a guest variable the VMDB shows (vmrun readVariable guestVar).
 2. A line with every printable ASCII character is written to /dev/tty1 (a
    calibration line), and a shell reads commands from tty1.
 3. Through VNC (vncdo, a libvncclient viewer) a command is typed into that
@@ -197,7 +201,8 @@ def main():
     vmrun = os.environ.get("VMWS_VMRUN")
     try:
         img = Image.build(os.path.join(work, "img"), modules=["psmouse", "evdev", "vmwgfx"])
-        vmx_extra = ['RemoteDisplay.vnc.enabled = "TRUE"', 'RemoteDisplay.vnc.port = "0"']
+        vmx_extra = ['RemoteDisplay.vnc.enabled = "TRUE"', 'RemoteDisplay.vnc.port = "0"',
+                     'guestinfo.vmwstest = "display-42"']
         with LinuxGuest(img, monitor=a.monitor, workdir=work, boot_timeout=a.timeout,
                         vmx_extra=vmx_extra) as g:
             print("booted to the shell in %.1f s" % g.boot())
@@ -210,6 +215,19 @@ def main():
                         "Kernel panic"):
                 if bad in dmesg:
                     raise GuestError("the kernel log has %r:\n%s" % (bad, dmesg[-3000:]))
+            if "Failed to send host log message" in dmesg:
+                raise GuestError("vmwgfx could not log to the host over GuestRPC:\n%s" %
+                                 dmesg[-3000:])
+            glines = [ln for ln in g.vm_log.splitlines() if "Guest: vmwgfx: Module Version" in ln]
+            if not glines:
+                raise GuestError("vmware.log lacks vmwgfx's host log line:\n%s" %
+                                 g.vm_log[-3000:])
+            print("vmwgfx's GuestRPC log line: %s" % glines[0].split("| ", 2)[-1])
+            p = subprocess.run([vmrun or g.vmrun, "readVariable", g.vmx, "guestVar", "vmwstest"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if p.stdout.decode(errors="replace").strip() != "display-42":
+                raise GuestError("vmrun readVariable guestVar vmwstest: %s" %
+                                 p.stdout.decode(errors="replace"))
             mode = g.check("cat /sys/class/graphics/fb0/virtual_size").strip()
             print("vmwgfx bound; fbdev console %s" % mode)
             addr = vnc_address(g)

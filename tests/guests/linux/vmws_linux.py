@@ -4,6 +4,7 @@ serial log and the VM log.
 
     from vmws_linux import LinuxGuest, Image
     img = Image.build(workdir, modules=["vmwgfx"])       # or Image(...)
+    img = Image.build(workdir, tools=True)   # + open-vm-tools' vmtoolsd
     with LinuxGuest(img, backend="vmws", monitor="software") as g:
         g.boot()
         print(g.run("uname -r"))
@@ -68,19 +69,120 @@ def extract_vmlinux(vmlinuz, out):
     return out
 
 
+# open-vm-tools in the busybox guest: vmtoolsd with only the timeSync
+# plugin, vmware-rpctool, and the shared libraries they need (from the host:
+# the guest runs the same Debian release), under their own paths.
+TOOLS_BINARIES = ("usr/bin/vmtoolsd", "usr/bin/vmware-rpctool")
+TOOLS_PLUGINS = ("usr/lib/x86_64-linux-gnu/open-vm-tools/plugins/vmsvc/libtimeSync.so",)
+# Started by init before the shell, in a session of its own (the serial
+# line's hangup across a suspend must not end it); what it prints goes to
+# /tmp/vmtoolsd.out.
+TOOLS_START = """
+setsid /usr/bin/vmtoolsd -n vmsvc </dev/null >/tmp/vmtoolsd.out 2>&1 &
+"""
+
+
+def tools_cache():
+    return os.path.join(os.environ.get("XDG_CACHE_HOME") or
+                        os.path.join(os.path.expanduser("~"), ".cache"), "vmws-tests")
+
+
+def open_vm_tools(workdir):
+    """The open-vm-tools package (Debian's, fetched with apt-get download
+    into a cache) unpacked under workdir/ovt; returns that root. Skip when
+    it cannot be had."""
+    cache = tools_cache()
+    os.makedirs(cache, exist_ok=True)
+    debs = sorted(glob.glob(os.path.join(cache, "open-vm-tools_*.deb")))
+    if not debs:
+        try:
+            p = subprocess.run(["apt-get", "download", "open-vm-tools"], cwd=cache,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise Skip("cannot run apt-get download open-vm-tools: %s" % e)
+        debs = sorted(glob.glob(os.path.join(cache, "open-vm-tools_*.deb")))
+        if p.returncode != 0 or not debs:
+            raise Skip("apt-get download open-vm-tools failed: %s" %
+                       p.stdout.decode(errors="replace").strip()[-500:])
+    root = os.path.join(workdir, "ovt")
+    os.makedirs(root, exist_ok=True)
+    subprocess.run(["dpkg-deb", "-x", debs[-1], root], check=True)
+    return root
+
+
+def _needed_libs(elf, libdir):
+    """Absolute paths of the shared libraries elf loads (ldd), the dynamic
+    loader included."""
+    env = dict(os.environ, LD_LIBRARY_PATH=libdir)
+    p = subprocess.run(["ldd", elf], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    out = p.stdout.decode(errors="replace")
+    if p.returncode != 0 or "not found" in out:
+        raise Skip("ldd %s: %s" % (elf, out.strip()))
+    libs = []
+    for line in out.splitlines():
+        m = re.match(r"\s*\S+ => (/\S+)", line) or re.match(r"\s*(/\S+) \(", line)
+        if m:
+            libs.append(m.group(1))
+    return libs
+
+
+def tools_files(workdir):
+    """("SRC:DEST" for mkinitramfs, the init script lines) for open-vm-tools."""
+    root = open_vm_tools(workdir)
+    libdir = os.path.join(root, "usr/lib/x86_64-linux-gnu")
+    files, seen = [], set()
+
+    def add(src, dest):
+        if dest not in seen:
+            seen.add(dest)
+            files.append("%s:%s" % (os.path.realpath(src), dest))
+
+    for rel in TOOLS_BINARIES + TOOLS_PLUGINS:
+        src = os.path.join(root, rel)
+        if not os.path.exists(src):
+            raise Skip("the open-vm-tools package has no %s" % rel)
+        add(src, rel)
+        for lib in _needed_libs(src, libdir):
+            if lib.startswith(root):
+                add(lib, lib[len(root):].lstrip("/"))
+            else:
+                add(lib, lib.lstrip("/"))
+    # GLib looks the user up (getpwuid) when it starts.
+    passwd = os.path.join(workdir, "passwd")
+    with open(passwd, "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\n")
+    add(passwd, "etc/passwd")
+    return files, TOOLS_START
+
+
 class Image:
     """A kernel + initramfs pair."""
 
-    def __init__(self, kernel, initrd, kver, vmlinux=None):
+    def __init__(self, kernel, initrd, kver, vmlinux=None, tools=False):
         self.kernel, self.initrd, self.kver, self.vmlinux = kernel, initrd, kver, vmlinux
+        self.tools = tools
 
     @classmethod
     def build(cls, workdir, modules=(), files=(), init_extra=None, pvh=False,
-              busybox="/bin/busybox"):
+              busybox="/bin/busybox", tools=False):
+        """tools: open-vm-tools' vmtoolsd (timeSync plugin) runs in the guest
+        from init on, with vmware-rpctool; Skip when the package cannot be
+        fetched."""
         kernel, kver = find_kernel()
         if not os.path.exists(busybox) or not _is_static(busybox):
             raise Skip("%s is not a static busybox: install busybox-static" % busybox)
         os.makedirs(workdir, exist_ok=True)
+        files = list(files)
+        if tools:
+            tfiles, start = tools_files(workdir)
+            files += tfiles
+            script = "#!/bin/sh\n"
+            if init_extra:
+                script += open(init_extra).read().replace("#!/bin/sh\n", "", 1) + "\n"
+            script += start
+            init_extra = os.path.join(workdir, "init-extra-tools.sh")
+            with open(init_extra, "w") as f:
+                f.write(script)
         initrd = os.path.join(workdir, "initramfs.cpio")
         cmd = ["/usr/bin/python3", os.path.join(HERE, "mkinitramfs.py"), initrd,
                "--kver", kver, "--busybox", busybox]
@@ -92,7 +194,7 @@ class Image:
             cmd += ["--init-extra", init_extra]
         subprocess.run(cmd, check=True)
         vmlinux = extract_vmlinux(kernel, os.path.join(workdir, "vmlinux")) if pvh else None
-        return cls(kernel, initrd, kver, vmlinux)
+        return cls(kernel, initrd, kver, vmlinux, tools)
 
 
 def _is_static(path):

@@ -1,6 +1,6 @@
 /*
  * vmx/dev/chipset/backdoor.c - the VMware backdoor port dispatcher with
- * GETVERSION and GETMHZ. See backdoor.h.
+ * GETVERSION, GETMHZ, GETHZ and the host time. See backdoor.h.
  */
 #include "vmx/dev/chipset/backdoor.h"
 #include "vmx/dev/chipset/chipset.h"
@@ -169,6 +169,47 @@ cmd_gethz(void *opaque, vmm_vcpu *cpu, vmm_regs *r)
    backdoor_set32(r, VMM_RCX, bus_khz * 1000u);
 }
 
+/* ---- host time (open-vm-tools' timesync reads it) */
+
+static void
+cmd_gettime(void *opaque, vmm_vcpu *cpu, vmm_regs *r)
+{
+   gint64 now = g_get_real_time();
+   GDateTime *dt = g_date_time_new_now_local();
+   gint64 off_min = dt ? g_date_time_get_utc_offset(dt) / G_USEC_PER_SEC / 60 : 0;
+   if (dt) {
+      g_date_time_unref(dt);
+   }
+   backdoor_set32(r, VMM_RAX, (uint32_t)(now / G_USEC_PER_SEC));
+   backdoor_set32(r, VMM_RBX, (uint32_t)(now % G_USEC_PER_SEC));
+   backdoor_set32(r, VMM_RCX, BDOOR_TIME_MAX_LAG_US);
+   backdoor_set32(r, VMM_RDX, (uint32_t)(int32_t)off_min);
+}
+
+static void
+cmd_gettimefull(void *opaque, vmm_vcpu *cpu, vmm_regs *r)
+{
+   uint64_t now = (uint64_t)g_get_real_time();
+   uint64_t secs = now / G_USEC_PER_SEC;
+   /* EAX stays the magic: that is how guests see success. */
+   backdoor_set32(r, VMM_RSI, (uint32_t)(secs >> 32));
+   backdoor_set32(r, VMM_RDX, (uint32_t)secs);
+   backdoor_set32(r, VMM_RBX, (uint32_t)(now % G_USEC_PER_SEC));
+   backdoor_set32(r, VMM_RCX, BDOOR_TIME_MAX_LAG_US);
+}
+
+static void
+cmd_gettimefull_lag(void *opaque, vmm_vcpu *cpu, vmm_regs *r)
+{
+   cmd_gettimefull(opaque, cpu, r);
+   backdoor_set32(r, VMM_RDI, 0);
+}
+
+static void
+cmd_stopcatchup(void *opaque, vmm_vcpu *cpu, vmm_regs *r)
+{
+}
+
 static void
 cmd_getversion(void *opaque, vmm_vcpu *cpu, vmm_regs *r)
 {
@@ -277,7 +318,11 @@ bd_create(vmx_platform *p, const vmxcfg *cfg, char **err)
    bd->mapped = vmx_platform_map_pio(p, BDOOR_PORT, 1, &r, err);
    if (!bd->mapped || !backdoor_register(bd, BDOOR_CMD_GETMHZ, cmd_getmhz, bd, err) ||
        !backdoor_register(bd, BDOOR_CMD_GETVERSION, cmd_getversion, bd, err) ||
-       !backdoor_register(bd, BDOOR_CMD_GETHZ, cmd_gethz, bd, err)) {
+       !backdoor_register(bd, BDOOR_CMD_GETHZ, cmd_gethz, bd, err) ||
+       !backdoor_register(bd, BDOOR_CMD_GETTIME, cmd_gettime, bd, err) ||
+       !backdoor_register(bd, BDOOR_CMD_STOPCATCHUP, cmd_stopcatchup, bd, err) ||
+       !backdoor_register(bd, BDOOR_CMD_GETTIMEFULL, cmd_gettimefull, bd, err) ||
+       !backdoor_register(bd, BDOOR_CMD_GETTIMEFULL_WITH_LAG, cmd_gettimefull_lag, bd, err)) {
       bd_destroy(bd);
       return NULL;
    }

@@ -27,6 +27,19 @@
  *   BDOOR_CMD_GETHZ (45):      EAX:EBX = TSC frequency in Hz, ECX = APIC
  *                              bus frequency in Hz (from leaf 0x40000010,
  *                              0 without a vCPU); EBX = 0xffffffff: unknown
+ *   BDOOR_CMD_GETTIME (23):    the host's wall-clock time: EAX = seconds since
+ *                              1970 (UTC, 32 bits), EBX = microseconds,
+ *                              ECX = maximum time lag (µs) the guest may be
+ *                              behind before its tools step the clock, EDX =
+ *                              the host's UTC offset in minutes (east > 0)
+ *   BDOOR_CMD_STOPCATCHUP (24): accepted; there is no timer catch-up to stop
+ *   BDOOR_CMD_GETTIMEFULL (46): EAX unchanged (the magic: success), ESI:EDX =
+ *                              seconds (64 bits), EBX = microseconds, ECX =
+ *                              maximum time lag (µs)
+ *   BDOOR_CMD_GETTIMEFULL_WITH_LAG (55): as GETTIMEFULL, EDI = interrupt lag
+ *                              (µs, always 0: timer interrupts are not
+ *                              held back here)
+ * (open-vm-tools' timesync plugin tries 55, then 46, then 23.)
  * The TSC frequency is the one the vCPU's CPUID leaf 0x40000010 advertises
  * (EAX, kHz); without a vCPU or that leaf it is measured on the host once.
  * It is part of the checkpoint: a resumed guest keeps the frequency it saw.
@@ -46,7 +59,14 @@
 
 #define BDOOR_CMD_GETMHZ 1
 #define BDOOR_CMD_GETVERSION 10
+#define BDOOR_CMD_GETTIME 23
+#define BDOOR_CMD_STOPCATCHUP 24
 #define BDOOR_CMD_GETHZ 45
+#define BDOOR_CMD_GETTIMEFULL 46
+#define BDOOR_CMD_GETTIMEFULL_WITH_LAG 55
+
+/* What the time commands report as the maximum time lag, in µs. */
+#define BDOOR_TIME_MAX_LAG_US 500000u
 
 typedef struct backdoor backdoor;
 

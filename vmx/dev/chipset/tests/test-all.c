@@ -4,6 +4,7 @@
  */
 #include "kbc-test.h"
 #include "vmx/dev/chipset/backdoor.h"
+#include "vmx/dev/chipset/guestrpc.h"
 #include "vmx/dev/chipset/pci.h"
 #include "vmx/dev/chipset/ps2kbd.h"
 #include "vmx/dev/chipset/uart.h"
@@ -14,6 +15,7 @@
 static const vmx_device_desc *const table[] = {
    &vmx_dev_pci, &vmx_dev_reset, &vmx_dev_cmos, &vmx_dev_uart,
    &vmx_dev_i8042, &vmx_dev_ps2kbd, &vmx_dev_ps2mouse, &vmx_dev_backdoor,
+   &vmx_dev_guestrpc,
 };
 #define N (sizeof table / sizeof table[0])
 

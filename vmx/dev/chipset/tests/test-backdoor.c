@@ -127,6 +127,55 @@ test_gethz(void)
    vmx_platform_free(p);
 }
 
+/* The host time commands, as open-vm-tools' timesync reads them. */
+static void
+test_time(void)
+{
+   vmx_platform *p = test_platform_ok(table, 1, NULL, NULL);
+   backdoor *bd = backdoor_get(p);
+   gint64 t0 = g_get_real_time();
+   vmm_regs r = call_regs(BDOOR_CMD_GETTIMEFULL), in = r;
+   g_assert_true(backdoor_dispatch(bd, NULL, &r));
+   gint64 t1 = g_get_real_time();
+   g_assert_cmphex(backdoor_get32(&r, VMM_RAX), ==, BDOOR_MAGIC);   /* success */
+   uint64_t secs = (uint64_t)backdoor_get32(&r, VMM_RSI) << 32 | backdoor_get32(&r, VMM_RDX);
+   gint64 us = (gint64)secs * G_USEC_PER_SEC + backdoor_get32(&r, VMM_RBX);
+   g_assert_cmpint(backdoor_get32(&r, VMM_RBX), <, G_USEC_PER_SEC);
+   g_assert_cmpint(us, >=, t0 - 1);
+   g_assert_cmpint(us, <=, t1 + 1);
+   g_assert_cmpuint(backdoor_get32(&r, VMM_RCX), ==, BDOOR_TIME_MAX_LAG_US);
+   g_assert_cmphex(r.gpr[VMM_RDI], ==, in.gpr[VMM_RDI]);
+   g_assert_cmphex(r.gpr[VMM_RSI] >> 32, ==, in.gpr[VMM_RSI] >> 32);
+
+   r = call_regs(BDOOR_CMD_GETTIMEFULL_WITH_LAG);
+   r.gpr[VMM_RDI] = 0x12345678;
+   g_assert_true(backdoor_dispatch(bd, NULL, &r));
+   g_assert_cmphex(backdoor_get32(&r, VMM_RAX), ==, BDOOR_MAGIC);
+   g_assert_cmphex(backdoor_get32(&r, VMM_RDI), ==, 0);
+   secs = (uint64_t)backdoor_get32(&r, VMM_RSI) << 32 | backdoor_get32(&r, VMM_RDX);
+   g_assert_cmpint((gint64)secs, >=, t0 / G_USEC_PER_SEC);
+   g_assert_cmpint((gint64)secs, <=, g_get_real_time() / G_USEC_PER_SEC);
+
+   t0 = g_get_real_time();
+   r = call_regs(BDOOR_CMD_GETTIME);
+   g_assert_true(backdoor_dispatch(bd, NULL, &r));
+   t1 = g_get_real_time();
+   us = (gint64)backdoor_get32(&r, VMM_RAX) * G_USEC_PER_SEC + backdoor_get32(&r, VMM_RBX);
+   g_assert_cmpint(us, >=, t0 - 1);
+   g_assert_cmpint(us, <=, t1 + 1);
+   g_assert_cmpuint(backdoor_get32(&r, VMM_RCX), ==, BDOOR_TIME_MAX_LAG_US);
+   GDateTime *dt = g_date_time_new_now_local();
+   g_assert_cmpint((int32_t)backdoor_get32(&r, VMM_RDX), ==,
+                   g_date_time_get_utc_offset(dt) / G_USEC_PER_SEC / 60);
+   g_date_time_unref(dt);
+
+   /* STOPCATCHUP is known (no "unsupported": EAX unchanged). */
+   r = call_regs(BDOOR_CMD_STOPCATCHUP);
+   g_assert_true(backdoor_dispatch(bd, NULL, &r));
+   g_assert_cmphex(backdoor_get32(&r, VMM_RAX), ==, BDOOR_MAGIC);
+   vmx_platform_free(p);
+}
+
 typedef struct echo {
    unsigned calls;
    vmm_vcpu *cpu;
@@ -249,6 +298,7 @@ main(int argc, char **argv)
    g_test_add_func("/backdoor/wrong-magic", test_wrong_magic);
    g_test_add_func("/backdoor/getmhz", test_getmhz);
    g_test_add_func("/backdoor/gethz", test_gethz);
+   g_test_add_func("/backdoor/time", test_time);
    g_test_add_func("/backdoor/register-unknown", test_register_and_unknown);
    g_test_add_func("/backdoor/port", test_port);
    g_test_add_func("/backdoor/save-restore", test_save_restore);
