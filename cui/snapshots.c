@@ -291,8 +291,8 @@ get_int_field(vmdb_ctx *ctx, const char *id, const char *field)
    return vmdb_get_int(ctx, p, 0);
 }
 
-static vmsd *
-tree_from_vmdb(vmdb_ctx *ctx, char **err)
+vmsd *
+cui_snapshot_tree_from_vmdb(vmdb_ctx *ctx, char **err)
 {
    char *e = vmdb_has(ctx, "/vm/snapshot/error") ? vmdb_get_str(ctx, "/vm/snapshot/error")
                                                  : NULL;
@@ -495,7 +495,7 @@ take_current(cui_snapshots *s)
    vmdb_ctx *ctx = s->watch ? cui_vmwatch_ctx(s->watch) : NULL;
    if (ctx) {
       char *err = NULL;
-      vmsd *tree = tree_from_vmdb(ctx, &err);
+      vmsd *tree = cui_snapshot_tree_from_vmdb(ctx, &err);
       char *st = vmdb_get_str(ctx, "/vm/runtime/powerState");
       bool changed = show(s, tree, err, st && *st ? st : "poweredOff", true);
       g_free(st);

@@ -28,6 +28,9 @@
 #ifndef CUI_SNAPSHOTS_H
 #define CUI_SNAPSHOTS_H
 
+#include "lib/vmdb/vmdb.h"
+#include "vmx/vmsd.h"
+
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -67,6 +70,11 @@ const char *cui_snapshot_op_request(cui_snapshot_op op);
 bool cui_snapshot_op_allowed(cui_snapshot_op op, const char *power_state);
 /* "2024-05-01 14:03" in local time; "" for 0. Free with g_free(). */
 char *cui_snapshot_time_label(gint64 create_time);
+
+/* The snapshot tree a vmx publishes under /vm/snapshot (mirrored in ctx),
+ * checked as a .vmsd is; NULL with *err (the vmx's own error, or what is
+ * wrong with the tree). Free with vmsd_free(). */
+vmsd *cui_snapshot_tree_from_vmdb(vmdb_ctx *ctx, char **err);
 
 /* Run a snapshot request for the VM abs_vmx (absolute, symlink-free) and
  * wait for the vmx's answer, as vmrun does; blocks (up to timeout_ms for

@@ -344,80 +344,6 @@ cmd_capture_screen(const char *path, const char *file)
 
 /* ---- snapshots */
 
-typedef struct snap_row {
-   int64_t index;
-   uint32_t uid, parent;
-   char *name;
-} snap_row;
-
-static gint
-row_cmp(gconstpointer a, gconstpointer b)
-{
-   const snap_row *x = *(const snap_row *const *)a, *y = *(const snap_row *const *)b;
-   return x->index < y->index ? -1 : x->index > y->index;
-}
-
-static void
-row_free(gpointer p)
-{
-   snap_row *r = p;
-   g_free(r->name);
-   g_free(r);
-}
-
-/* The tree as the vmx publishes it under /vm/snapshot. */
-static vmsd *
-tree_from_vmdb(vmclient *c, char **err)
-{
-   char *e = vmclient_get(c, "/vm/snapshot/error");
-   if (e && *e) {
-      *err = e;
-      return NULL;
-   }
-   g_free(e);
-   vmdb_ctx *ctx = vmclient_ctx(c);
-   char **ids = vmdb_list(ctx, "/vm/snapshot");
-   GPtrArray *rows = g_ptr_array_new_with_free_func(row_free);
-   for (char **id = ids; id && *id; id++) {
-      if ((*id)[0] != '#') {
-         continue;
-      }
-      char p[128];
-      snap_row *r = g_new0(snap_row, 1);
-      g_snprintf(p, sizeof p, "/vm/snapshot/%s/uid", *id);
-      r->uid = (uint32_t)vmdb_get_int(ctx, p, 0);
-      g_snprintf(p, sizeof p, "/vm/snapshot/%s/parent", *id);
-      r->parent = (uint32_t)vmdb_get_int(ctx, p, 0);
-      g_snprintf(p, sizeof p, "/vm/snapshot/%s/index", *id);
-      r->index = vmdb_get_int(ctx, p, 0);
-      g_snprintf(p, sizeof p, "/vm/snapshot/%s/name", *id);
-      r->name = vmdb_get_str(ctx, p);
-      g_ptr_array_add(rows, r);
-   }
-   g_strfreev(ids);
-   g_ptr_array_sort(rows, row_cmp);
-   vmsd *tree = vmsd_new();
-   bool ok = true;
-   for (guint i = 0; ok && i < rows->len; i++) {
-      snap_row *r = g_ptr_array_index(rows, i);
-      vmsd_snapshot *s = vmsd_add(tree, r->uid, r->parent);
-      ok = s != NULL;
-      if (s) {
-         vmsd_snapshot_set_name(s, r->name);
-      }
-   }
-   g_ptr_array_free(rows, TRUE);
-   char *why = NULL;
-   if (!ok || !vmsd_check(tree, &why)) {
-      *err = g_strdup_printf("the vmx publishes a broken snapshot tree%s%s", why ? ": " : "",
-                             why ? why : "");
-      g_free(why);
-      vmsd_free(tree);
-      return NULL;
-   }
-   return tree;
-}
-
 static void
 print_tree_line(const vmsd_snapshot *s, unsigned depth, void *user)
 {
@@ -444,7 +370,7 @@ cmd_list_snapshots(const char *path, const char *mode)
    vmclient *c = vmclient_connect(abs, 5000, &err);
    g_clear_pointer(&err, g_free);
    if (c) {
-      tree = tree_from_vmdb(c, &err);
+      tree = cui_snapshot_tree_from_vmdb(vmclient_ctx(c), &err);
       vmclient_free(c);
    } else {
       /* No vmx: the file itself (written atomically, so never torn). */
