@@ -295,10 +295,17 @@ def click_node(node, window_title, button=1):
     4's positions relative to the node's window; xdotool adds where that
     window is on the screen."""
     (wx, wy), _ = window_origin("^%s$" % re.escape(window_title))
-    x, y = node.position
-    w, h = node.size
-    if w <= 0 or h <= 0:
-        raise Fail("%s %r has no size on the screen" % (node.roleName, node.name))
+    # A widget on a page just switched to may not be laid out yet (on a
+    # loaded machine that has taken over a second): give it time.
+    end = time.time() + 15
+    while True:
+        x, y = node.position
+        w, h = node.size
+        if w > 0 and h > 0:
+            break
+        if time.time() > end:
+            raise Fail("%s %r has no size on the screen" % (node.roleName, node.name))
+        time.sleep(0.2)
     click_at(wx + x + w // 2, wy + y + h // 2, button)
     time.sleep(0.3)
 
