@@ -434,6 +434,20 @@ class LinuxGuest:
             raise GuestError("guest command failed (%d): %s\n%s" % (st, cmd, out))
         return out
 
+    # What a healthy guest's kernel log never has.
+    KERNEL_LOG_BAD = ("Call Trace", "BUG:", "Oops:", "Kernel panic")
+
+    def check_kernel_log(self, extra=()):
+        """dmesg, after checking it has none of KERNEL_LOG_BAD and extra
+        (GuestError with the text around the first one found)."""
+        dmesg = self.check("dmesg")
+        for bad in self.KERNEL_LOG_BAD + tuple(extra):
+            at = dmesg.find(bad)
+            if at >= 0:
+                raise GuestError("the kernel log has %r:\n%s" %
+                                 (bad, dmesg[max(0, at - 500):at + 1500]))
+        return dmesg
+
     def poweroff(self, timeout=120):
         """ACPI power-off from inside; waits until the VM is off."""
         self._send("poweroff -f\n")
