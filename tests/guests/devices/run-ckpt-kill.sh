@@ -11,29 +11,9 @@
 set -u
 image=$(realpath -- "$1")
 kills=${2:-20}
-VMRUN=${VMRUN:?set VMRUN to the vmrun binary}
-: "${VMWS_VMX:?set VMWS_VMX to the vmx binary}"
-export VMWS_VMX
-monitor=${VMWS_MONITOR:-software}
+. "$(dirname "$0")/ckpt-lib.sh"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/vmws-ckptkill-XXXXXX")
-export XDG_RUNTIME_DIR=$T/run
-mkdir -m 700 "$XDG_RUNTIME_DIR"
-vmx=$T/kill.vmx
-vmss=$T/kill.vmss
-cat >"$vmx" <<EOF
-.encoding = "UTF-8"
-displayName = "ckpt-kill"
-memsize = "128"
-numvcpus = "1"
-monitor.virtual_exec = "$monitor"
-linux.kernel = "$image"
-linux.entry = "multiboot"
-linux.cmdline = "ckpt.mb=8 ckpt.rounds=1000000"
-serial0.present = "TRUE"
-serial0.fileType = "file"
-serial0.fileName = "serial0.log"
-EOF
+ckpt_make_vm ckptkill "$image" 128 8
 
 fail() {
    echo "FAIL: $*"
@@ -42,12 +22,6 @@ fail() {
    pkill -9 -f "vmx.*$vmx" 2>/dev/null
    exit 1
 }
-
-# The serial log is emptied at power-on and appended to on resume: what
-# the guest wrote since `mark` (set base=0 for a power-on).
-base=0
-mark() { base=$(stat -c %s "$T/serial0.log" 2>/dev/null || echo 0); }
-since_mark() { tail -c +$((base + 1)) "$T/serial0.log" 2>/dev/null; }
 
 last_round() {
    since_mark | grep -o 'CKPT round=[0-9][0-9]* ticks' | tail -1 | tr -cd '0-9\n'
@@ -98,7 +72,7 @@ for i in $(seq 1 "$kills"); do
    wait "$waiter" 2>/dev/null
    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
    kill -0 "$pid" 2>/dev/null && fail "the vmx survived kill -9"
-   leftovers=$(ls -A "$T" | grep -vE '^(kill\.vmx|kill\.vmss|serial0\.log|vmware(-[0-9]+)?\.log|run|start\.out)$')
+   leftovers=$(ls -A "$T" | grep -vE '^(ckptkill\.vmx|ckptkill\.vmss|serial0\.log|vmware(-[0-9]+)?\.log|run|start\.out)$')
    [ -z "$leftovers" ] || fail "files left beside the .vmx after kill $i: $leftovers"
    state=$("$VMRUN" getState "$vmx")
    before=$(last_round)

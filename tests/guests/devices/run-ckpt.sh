@@ -21,37 +21,13 @@ set -u
 image=$(realpath -- "$1")
 cycles=${2:-5}
 alternate=${3:-}
-VMRUN=${VMRUN:?set VMRUN to the vmrun binary}
-: "${VMWS_VMX:?set VMWS_VMX to the vmx binary}"
-export VMWS_VMX
-monitor=${VMWS_MONITOR:-software}
+. "$(dirname "$0")/ckpt-lib.sh"
 
 if [ "$monitor" = hardware ] || [ -n "$alternate" ]; then
-   if ! { exec 3<>/dev/kvm; } 2>/dev/null; then
-      echo "SKIP: /dev/kvm is missing or not usable (the test needs the KVM monitor)"
-      exit 77
-   fi
-   exec 3>&-
+   ckpt_need_kvm
 fi
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/vmws-ckpt-XXXXXX")
-export XDG_RUNTIME_DIR=$T/run
-mkdir -m 700 "$XDG_RUNTIME_DIR"
-vmx=$T/ckpt.vmx
-vmss=$T/ckpt.vmss
-cat >"$vmx" <<EOF
-.encoding = "UTF-8"
-displayName = "ckpt"
-memsize = "64"
-numvcpus = "1"
-monitor.virtual_exec = "$monitor"
-linux.kernel = "$image"
-linux.entry = "multiboot"
-linux.cmdline = "ckpt.mb=24 ckpt.rounds=1000000"
-serial0.present = "TRUE"
-serial0.fileType = "file"
-serial0.fileName = "serial0.log"
-EOF
+ckpt_make_vm ckpt "$image" 64 24
 
 fail() {
    echo "FAIL: $*"
@@ -60,12 +36,6 @@ fail() {
    "$VMRUN" stop "$vmx" hard >/dev/null 2>&1
    exit 1
 }
-
-# The serial log is emptied at power-on and appended to on resume: what
-# the guest wrote since `mark` (this run of the vmx, or since a reset).
-base=0
-mark() { base=$(stat -c %s "$T/serial0.log" 2>/dev/null || echo 0); }
-since_mark() { tail -c +$((base + 1)) "$T/serial0.log" 2>/dev/null; }
 
 # The last round number the guest printed since the mark.
 last_round() {

@@ -22,37 +22,13 @@
 set -u
 image=$(realpath -- "$1")
 reverts=${2:-3}
-VMRUN=${VMRUN:?set VMRUN to the vmrun binary}
-: "${VMWS_VMX:?set VMWS_VMX to the vmx binary}"
-export VMWS_VMX
-monitor=${VMWS_MONITOR:-software}
+. "$(dirname "$0")/ckpt-lib.sh"
 
 if [ "$monitor" = hardware ]; then
-   if ! { exec 3<>/dev/kvm; } 2>/dev/null; then
-      echo "SKIP: /dev/kvm is missing or not usable (the test needs the KVM monitor)"
-      exit 77
-   fi
-   exec 3>&-
+   ckpt_need_kvm
 fi
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/vmws-snap-XXXXXX")
-export XDG_RUNTIME_DIR=$T/run
-mkdir -m 700 "$XDG_RUNTIME_DIR"
-vmx=$T/snap.vmx
-vmss=$T/snap.vmss
-cat >"$vmx" <<EOF
-.encoding = "UTF-8"
-displayName = "snap"
-memsize = "64"
-numvcpus = "1"
-monitor.virtual_exec = "$monitor"
-linux.kernel = "$image"
-linux.entry = "multiboot"
-linux.cmdline = "ckpt.mb=16 ckpt.rounds=1000000"
-serial0.present = "TRUE"
-serial0.fileType = "file"
-serial0.fileName = "serial0.log"
-EOF
+ckpt_make_vm snap "$image" 64 16
 
 cleanup() {
    for s in "$XDG_RUNTIME_DIR"/vmws/*.lock; do
@@ -72,12 +48,6 @@ fail() {
 
 # Rounds the guest has printed whole (a line still being written may end
 # in the middle of its number).
-# The serial log is emptied when a run starts (power-on, a revert that
-# runs the guest: base=0 then) and appended to on resume: these read what
-# the guest wrote since the last mark.
-base=0
-mark() { base=$(stat -c %s "$T/serial0.log" 2>/dev/null || echo 0); }
-since_mark() { tail -c +$((base + 1)) "$T/serial0.log" 2>/dev/null; }
 rounds() { since_mark | grep -o 'CKPT round=[0-9]* ticks=' | cut -d= -f2 | cut -d' ' -f1; }
 last_round() { rounds | tail -1; }
 first_round() { rounds | head -1; }
