@@ -47,8 +47,19 @@ struct soft_block {
    uint8_t mkey;             /* cpu->mode_key */
    uint8_t n;                /* instructions */
    uint16_t bytes;           /* bytes covered (CS limit check) */
+   /* translated code (jit.c), for entry at code_rip */
+   soft_jit_fn code;
+   uint64_t code_rip;
+   uint16_t runs;            /* interpreted runs, toward translation */
+   uint8_t translations;     /* times translated (another RIP each) */
    soft_insn insn[];
 };
+
+/* A block is translated when it has been interpreted this many times; one
+ * that keeps being entered at other RIPs (a page mapped at several
+ * addresses) is translated at most MAX_TRANSLATIONS times. */
+#define JIT_HOT 2
+#define MAX_TRANSLATIONS 4
 
 typedef struct soft_bcache {
    soft_block *table[BC_SIZE];
@@ -80,6 +91,7 @@ void soft_block_flush(soft_cpu *cpu)
    if (!bc)
       return;
    memset(bc->table, 0, sizeof(bc->table));
+   soft_jit_flush(cpu);
    /* The memory is reused, not given back: a handler of the block that is
     * running may still read its soft_insn. */
    bc->used = 0;
@@ -92,6 +104,7 @@ void soft_block_free(soft_cpu *cpu)
 {
    if (!cpu->bc)
       return;
+   soft_jit_free(cpu);
    munmap(cpu->bc->arena, ARENA_SIZE);
    free(cpu->bc);
    cpu->bc = NULL;
@@ -158,6 +171,10 @@ static soft_block *build(soft_cpu *cpu, soft_bcache *bc, const uint8_t *host, ui
    if (n == 0)
       return NULL;
    memset(b->chain, 0, sizeof(b->chain));
+   b->code = NULL;
+   b->code_rip = 0;
+   b->runs = 0;
+   b->translations = 0;
    b->host = host;
    b->pgen = pgen;
    b->gen = g;
@@ -265,10 +282,37 @@ static bool run_one(soft_cpu *cpu, const soft_block *b, uint64_t limit)
    return !cpu->stop_block;
 }
 
+/* The block through its translation when there is one for this RIP and
+ * the limit leaves room for all of it; else interpreted (and translated
+ * once it is hot). */
+static bool run_block(soft_cpu *cpu, soft_block *b, uint64_t limit)
+{
+   if (likely(b->code != NULL) && b->code_rip == cpu->rip) {
+      if (likely(limit - cpu->icount >= b->n))
+         return b->code(cpu) != 0;
+   } else if (cpu->opt.translate != SOFT_TRANSLATE_OFF && b->translations < MAX_TRANSLATIONS &&
+              (++b->runs >= JIT_HOT || cpu->opt.translate == SOFT_TRANSLATE_ALL)) {
+      b->runs = 0;
+      soft_jit_fn code = soft_jit_compile(cpu, b->insn, b->n, cpu->rip);
+      if (code) {
+         b->code = code;
+         b->code_rip = cpu->rip;
+         b->translations++;
+         if (limit - cpu->icount >= b->n)
+            return code(cpu) != 0;
+      } else if (soft_jit_full(cpu)) {
+         soft_block_flush(cpu);   /* b stays readable for run_one */
+      } else {
+         b->translations = MAX_TRANSLATIONS;   /* not again until rebuilt */
+      }
+   }
+   return run_one(cpu, b, limit);
+}
+
 void soft_block_run(soft_cpu *cpu, soft_block *b, uint64_t limit)
 {
    for (;;) {
-      if (!run_one(cpu, b, limit) || cpu->icount >= limit || (cpu->rflags & FL_TF) ||
+      if (!run_block(cpu, b, limit) || cpu->icount >= limit || (cpu->rflags & FL_TF) ||
           soft_events_pending(cpu))
          return;
       check_epoch(cpu);

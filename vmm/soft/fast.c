@@ -449,3 +449,50 @@ void soft_specialize(soft_cpu *cpu, soft_insn *in)
          in->fn = jcc64;
    }
 }
+
+/* ---- forms, for the translator (jit.c) ------------------------------------------- */
+
+bool soft_fast_form(const soft_insn *in, soft_form *f)
+{
+   soft_fn fn = in->fn;
+   for (unsigned op = 0; op < 8; op++) {
+      const alu_set *s = &alu_fns[op];
+      if (!s->rr64)
+         continue;
+      const soft_fn fns[6] = { s->rr64, s->rr32, s->ri64, s->ri32, s->rm64, s->rm32 };
+      static const uint8_t kinds[6] = { SF_ALU_RR, SF_ALU_RR, SF_ALU_RI, SF_ALU_RI,
+                                        SF_ALU_RM, SF_ALU_RM };
+      for (unsigned k = 0; k < 6; k++) {
+         if (fn == fns[k]) {
+            *f = (soft_form){ kinds[k], (uint8_t)op, (uint8_t)((k & 1) ? 4 : 8) };
+            return true;
+         }
+      }
+   }
+   static const struct {
+      soft_fn fn;
+      uint8_t kind, size;
+   } t[] = {
+      { test_rr64, SF_TEST_RR, 8 }, { test_rr32, SF_TEST_RR, 4 },
+      { test_ri64, SF_TEST_RI, 8 }, { test_ri32, SF_TEST_RI, 4 },
+      { inc64, SF_INC, 8 }, { inc32, SF_INC, 4 }, { dec64, SF_DEC, 8 }, { dec32, SF_DEC, 4 },
+      { mov_rr64, SF_MOV_RR, 8 }, { mov_rr32, SF_MOV_RR, 4 },
+      { mov_ri64, SF_MOV_RI, 8 }, { mov_ri32, SF_MOV_RI, 4 },
+      { load64, SF_LOAD, 8 }, { load32, SF_LOAD, 4 },
+      { zx8_load, SF_LOAD, 1 }, { zx16_load, SF_LOAD, 2 },
+      { store64, SF_STORE, 8 }, { store32, SF_STORE, 4 },
+      { lea64, SF_LEA, 8 }, { lea32, SF_LEA, 4 },
+      { push_r64, SF_PUSH, 8 }, { pop_r64, SF_POP, 8 },
+      { call_rel64, SF_CALL, 8 }, { ret64, SF_RET, 8 },
+      { jmp_rel64, SF_JMP, 8 }, { jcc64, SF_JCC, 8 },
+      { cmov_rr64, SF_CMOV_RR, 8 }, { cmov_rr32, SF_CMOV_RR, 4 },
+      { cmp_mi64, SF_CMP_MI, 8 }, { cmp_mi32, SF_CMP_MI, 4 }, { cmp_mi8, SF_CMP_MI, 1 },
+   };
+   for (unsigned i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+      if (fn == t[i].fn) {
+         *f = (soft_form){ t[i].kind, 0, t[i].size };
+         return true;
+      }
+   }
+   return false;
+}

@@ -162,7 +162,13 @@ typedef struct soft_options {
    /* HLT with IF=0 sleeps until an NMI, INIT or kick instead of returning
     * SOFT_EXIT_HALT (an interrupt controller that can send those exists). */
    bool hlt_if_off_sleeps;
+   /* The translator (host code for decoded blocks): 0 translates blocks
+    * that have run a few times, SOFT_TRANSLATE_OFF never (interpret only),
+    * SOFT_TRANSLATE_ALL every block the first time it runs (tests). */
+   int translate;
 } soft_options;
+#define SOFT_TRANSLATE_OFF (-1)
+#define SOFT_TRANSLATE_ALL 1
 void soft_cpu_set_options(soft_cpu *cpu, const soft_options *o);
 
 /* Halted state (HLT executed, waiting for an interrupt): the mp_state of

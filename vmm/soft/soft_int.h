@@ -291,6 +291,8 @@ struct soft_cpu {
    uint32_t tlb_gen;         /* bumped by every TLB flush and block flush (chains) */
    uint8_t mode_key;         /* what decoding depends on: mode, CS.D */
    uint64_t block_stats[3];  /* blocks built, run, flushes */
+   struct soft_jit *jit;     /* translated blocks (jit.c) */
+   uint64_t jit_stats[3];    /* blocks translated, translated runs, refused */
 };
 
 /* soft_cpu.req bits */
@@ -637,6 +639,31 @@ bool soft_decode_probe(soft_cpu *cpu, const uint8_t *p, unsigned avail, soft_ins
 bool soft_insn_ends_block(const soft_insn *in);
 /* fast.c: swap in a specialized handler for a frequent form */
 void soft_specialize(soft_cpu *cpu, soft_insn *in);
+/* fast.c: what a specialized handler does, for the translator: the kind,
+ * the ALU operation (0 ADD, 1 OR, 4 AND, 5 SUB, 6 XOR, 7 CMP) and the
+ * operand size. False for a generic handler. */
+enum {
+   SF_ALU_RR = 1, SF_ALU_RI, SF_ALU_RM, SF_TEST_RR, SF_TEST_RI, SF_INC, SF_DEC,
+   SF_MOV_RR, SF_MOV_RI, SF_LOAD, SF_STORE, SF_LEA, SF_PUSH, SF_POP, SF_CALL, SF_RET,
+   SF_JMP, SF_JCC, SF_CMOV_RR, SF_CMP_MI,
+};
+typedef struct soft_form {
+   uint8_t kind, alu, size;
+} soft_form;
+bool soft_fast_form(const soft_insn *in, soft_form *f);
+
+/* ---- the translator (jit.c) --------------------------------------------------- */
+/* Host code for a decoded block that starts at rip: it runs the block's n
+ * instructions as run_one would (same state at every exit and fault) and
+ * returns 1 when the block ran to its end or a taken branch, 0 when an
+ * instruction asked to stop. NULL when it cannot be built (the block is
+ * then interpreted). The code lives until soft_jit_flush. */
+typedef int (*soft_jit_fn)(soft_cpu *cpu);
+soft_jit_fn soft_jit_compile(soft_cpu *cpu, const soft_insn *insn, unsigned n, uint64_t rip);
+void soft_jit_flush(soft_cpu *cpu);
+/* The arena has no room for another block (until soft_jit_flush). */
+bool soft_jit_full(const soft_cpu *cpu);
+void soft_jit_free(soft_cpu *cpu);
 
 /* ---- handlers (declared where the tables need them) --------------------- */
 #define H(name) void name(soft_cpu *cpu, const soft_insn *in)

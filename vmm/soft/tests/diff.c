@@ -189,6 +189,10 @@ static void native_run(const diff_case *c, diff_result *r)
 /* ---- interpreter side --------------------------------------------------- */
 
 static shim *S;
+/* --translate: run each case as whole blocks through the translator (every
+ * block translated the first time it runs) instead of one instruction at a
+ * time through the interpreter. */
+static bool translate;
 #define G_DATA 0x100000ull
 #define G_CODE 0x200000ull
 
@@ -225,7 +229,8 @@ static void interp_init(void)
       e[n++] = (vmm_cpuid_entry){ leaves[i], 0, leaves[i] == 7 ? 1u : 0u, o[0], o[1], o[2], o[3] };
    }
    soft_set_cpuid(S->cpu, e, n);
-   soft_options o = { .intercept_exceptions = true };
+   soft_options o = { .intercept_exceptions = true,
+                      .translate = translate ? SOFT_TRANSLATE_ALL : SOFT_TRANSLATE_OFF };
    soft_cpu_set_options(S->cpu, &o);
 }
 
@@ -249,10 +254,17 @@ static void interp_run(const diff_case *c, diff_result *r)
    }
    uint64_t end = DIFF_TEST_ADDR + c->len;
    r->vector = -1;
+   if (translate) {
+      /* whole blocks through the translator: UD2 after the code ends the run */
+      static const uint8_t ud2[2] = { 0x0f, 0x0b };
+      shim_wr(S, G_CODE + (end & 0xfff), ud2, sizeof(ud2));
+   }
    for (unsigned step = 0; step < 100000; step++) {
       soft_exit ex;
-      soft_cpu_run(S->cpu, 1, &ex);
+      soft_cpu_run(S->cpu, translate ? 100000 : 1, &ex);
       soft_get_regs(S->cpu, &regs);
+      if (translate && ex.reason == SOFT_EXIT_EXCEPTION && ex.vector == 6 && regs.rip == end)
+         break;
       if (ex.reason == SOFT_EXIT_EXCEPTION) {
          r->vector = ex.vector;
          r->err = ex.error;
@@ -398,10 +410,12 @@ int main(int argc, char **argv)
          scale = atof(argv[++i]);
       else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
          seed = strtoull(argv[++i], NULL, 0);
+      else if (!strcmp(argv[i], "--translate"))
+         translate = true;
       else if (!strcmp(argv[i], "--verbose"))
          max_print = 1000;
       else {
-         fprintf(stderr, "usage: %s [--group NAME] [--scale F] [--seed N] [--verbose]\n", argv[0]);
+         fprintf(stderr, "usage: %s [--group NAME] [--scale F] [--seed N] [--translate] [--verbose]\n", argv[0]);
          return 2;
       }
    }

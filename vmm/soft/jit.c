@@ -1,0 +1,862 @@
+/*
+ * vmm/soft/jit.c - the translator: host x86-64 code for decoded blocks.
+ *
+ * A block that has run a few times (block.c) gets host code that does
+ * what run_one does for its instructions, without the dispatch loop:
+ *
+ *  - the frequent forms fast.c specializes (register MOV/ALU/TEST/LEA,
+ *    INC/DEC, CMOV, Jcc/JMP/CALL/RET, PUSH/POP, loads, stores and ALU with
+ *    memory in 64-bit mode) become inline host instructions over the
+ *    guest registers in soft_cpu, with the same lazy flags the handlers
+ *    leave. The host's own flags after such an ALU op are the guest's, so
+ *    a Jcc, CMOV or INC/DEC right after one tests them directly;
+ *  - memory operands look the TLB up inline (the host address of a hit);
+ *    a miss, a page-crossing access or a non-canonical address (no TLB
+ *    entry ever holds one) goes to the instruction's own handler, which
+ *    does the whole instruction as the interpreter would (walks, faults);
+ *  - everything else calls its handler as run_one does: RIP, next RIP,
+ *    the instruction's RSP and the retired count are stored first, so a
+ *    fault (a longjmp to the run loop) finds the state run_one leaves; a
+ *    changed next RIP or a stop request ends the block after it.
+ *
+ * The code holds the block's linear RIPs as constants, so it is used only
+ * when the block is entered at the RIP it was built for (a block is found
+ * by host address: the same page may be mapped at several addresses).
+ * The retired count is kept as the count at entry (r13) plus the static
+ * position. Register use: rbx = cpu, r12 = this CPL's TLB, r13 = icount
+ * at entry; rax, rcx, rdx, rsi, rdi scratch.
+ *
+ * The code arena is one memfd mapped twice (written through one view,
+ * run through the other), so no page is ever writable and executable.
+ * It is dropped with the block cache (soft_block_flush).
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "soft_int.h"
+
+#define ARENA_SIZE (32u << 20)
+#define BLOCK_CODE_MAX (24u << 10)   /* room one block may need at most */
+#define MAX_EXITS 96
+#define MAX_SLOW 40
+#define MAX_FIX 4
+
+struct soft_jit {
+   uint8_t *rw, *rx;
+   size_t used;
+};
+
+/* ---- the arena ------------------------------------------------------------------ */
+
+static struct soft_jit *jit_get(soft_cpu *cpu)
+{
+   if (cpu->jit)
+      return cpu->jit->rw ? cpu->jit : NULL;
+   struct soft_jit *j = calloc(1, sizeof(*j));
+   if (!j)
+      return NULL;
+   cpu->jit = j;
+   int fd = memfd_create("vmws-soft-jit", MFD_CLOEXEC);
+   if (fd < 0)
+      return NULL;
+   if (ftruncate(fd, ARENA_SIZE) == 0) {
+      void *w = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      void *x = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+      if (w != MAP_FAILED && x != MAP_FAILED) {
+         j->rw = w;
+         j->rx = x;
+      } else {
+         if (w != MAP_FAILED)
+            munmap(w, ARENA_SIZE);
+         if (x != MAP_FAILED)
+            munmap(x, ARENA_SIZE);
+      }
+   }
+   close(fd);
+   return j->rw ? j : NULL;
+}
+
+void soft_jit_flush(soft_cpu *cpu)
+{
+   if (cpu->jit)
+      cpu->jit->used = 0;
+}
+
+bool soft_jit_full(const soft_cpu *cpu)
+{
+   return cpu->jit && cpu->jit->rw && cpu->jit->used + BLOCK_CODE_MAX > ARENA_SIZE;
+}
+
+void soft_jit_free(soft_cpu *cpu)
+{
+   struct soft_jit *j = cpu->jit;
+   if (!j)
+      return;
+   if (j->rw) {
+      munmap(j->rw, ARENA_SIZE);
+      munmap(j->rx, ARENA_SIZE);
+   }
+   free(j);
+   cpu->jit = NULL;
+}
+
+/* ---- helpers the code calls -------------------------------------------------------- */
+
+static int jit_cond(soft_cpu *cpu, unsigned cc)
+{
+   return soft_cond_fast(cpu, cc);
+}
+
+/* The guest's arithmetic flags, for the host's (POPFQ) after a slow path. */
+static uint64_t jit_flags(soft_cpu *cpu)
+{
+   return soft_arith_flags(cpu) & FL_ARITH;
+}
+
+/* ---- the assembler ------------------------------------------------------------------ */
+
+enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
+#define NOREG (-1)
+
+#define OFF(f) ((int32_t)offsetof(soft_cpu, f))
+#define GPR(r) (OFF(gpr) + 8 * (int32_t)(r))
+
+/* exits: where the block ends and what RIP it leaves */
+enum { EX_CONST, EX_DYN, EX_RCX };
+
+typedef struct jit_exit {
+   uint8_t *fix;              /* rel32 to patch */
+   uint8_t kind;
+   unsigned done;             /* instructions retired at the exit */
+   uint64_t rip;              /* EX_CONST */
+} jit_exit;
+
+/* a slow path: the instruction's handler, then back (or out) */
+typedef struct jit_slow {
+   uint8_t *fix[MAX_FIX];
+   unsigned nfix;
+   unsigned i;
+   uint8_t *resume;           /* NULL: the instruction ends the block */
+   bool flags;                /* make the host flags the guest's before resuming */
+} jit_slow;
+
+typedef struct jit_asm {
+   uint8_t *p, *end, *start;
+   uint8_t *rx;               /* run address of start */
+   bool full;
+   jit_exit ex[MAX_EXITS];
+   unsigned nex;
+   jit_slow slow[MAX_SLOW];
+   unsigned nslow;
+   /* the block */
+   soft_cpu *cpu;
+   const soft_insn *insn;
+   unsigned n;
+   uint64_t *rips;            /* rips[i]: instruction i; rips[n]: after the last */
+   uint8_t *epilogue;
+} jit_asm;
+
+static void b1(jit_asm *a, unsigned v)
+{
+   if (a->p < a->end)
+      *a->p++ = (uint8_t)v;
+   else
+      a->full = true;
+}
+
+static void b4(jit_asm *a, uint32_t v)
+{
+   for (int i = 0; i < 4; i++)
+      b1(a, (v >> (8 * i)) & 0xff);
+}
+
+static void b8(jit_asm *a, uint64_t v)
+{
+   b4(a, (uint32_t)v);
+   b4(a, (uint32_t)(v >> 32));
+}
+
+static bool simm32(uint64_t v)
+{
+   return (int64_t)v == (int32_t)v;
+}
+
+static void rex(jit_asm *a, int w, int reg, int index, int base, bool byte_reg)
+{
+   unsigned r = 0x40 | (w ? 8 : 0) | (reg >= 8 ? 4 : 0) | (index >= 8 ? 2 : 0) | (base >= 8 ? 1 : 0);
+   if (r != 0x40 || (byte_reg && reg >= 4))
+      b1(a, r);
+}
+
+static void opcode(jit_asm *a, unsigned opc)
+{
+   if (opc > 0xff)
+      b1(a, opc >> 8);
+   b1(a, opc & 0xff);
+}
+
+/* opc reg, [base + index*2^scale + disp] */
+static void op_m(jit_asm *a, int w, unsigned opc, int reg, int base, int index, int scale,
+                 int32_t disp)
+{
+   rex(a, w, reg, index, base, false);
+   opcode(a, opc);
+   int mod = (disp == 0 && (base & 7) != 5) ? 0 : (disp >= -128 && disp <= 127) ? 1 : 2;
+   if (index == NOREG && (base & 7) != 4) {
+      b1(a, (unsigned)(mod << 6 | (reg & 7) << 3 | (base & 7)));
+   } else {
+      b1(a, (unsigned)(mod << 6 | (reg & 7) << 3 | 4));
+      b1(a, (unsigned)(scale << 6 | ((index == NOREG ? 4 : index) & 7) << 3 | (base & 7)));
+   }
+   if (mod == 1)
+      b1(a, (unsigned)(int8_t)disp & 0xff);
+   else if (mod == 2)
+      b4(a, (uint32_t)disp);
+}
+
+/* opc reg, [rbx + disp]: the CPU state */
+static void op_c(jit_asm *a, int w, unsigned opc, int reg, int32_t disp)
+{
+   op_m(a, w, opc, reg, RBX, NOREG, 0, disp);
+}
+
+/* opc reg, rm (register operands) */
+static void op_r(jit_asm *a, int w, unsigned opc, int reg, int rm)
+{
+   rex(a, w, reg, NOREG, rm, false);
+   opcode(a, opc);
+   b1(a, (unsigned)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+}
+
+static void mov_imm(jit_asm *a, int r, uint64_t v)
+{
+   if (v <= 0xffffffffu) {               /* mov r32, imm32 (zero-extends) */
+      if (r >= 8)
+         b1(a, 0x41);
+      b1(a, 0xb8 + (r & 7));
+      b4(a, (uint32_t)v);
+   } else if (simm32(v)) {               /* mov r64, simm32 */
+      op_r(a, 1, 0xc7, 0, r);
+      b4(a, (uint32_t)v);
+   } else {
+      b1(a, 0x48 | (r >= 8 ? 1 : 0));
+      b1(a, 0xb8 + (r & 7));
+      b8(a, v);
+   }
+}
+
+/* qword [rbx + off] = v */
+static void store_const(jit_asm *a, int32_t off, uint64_t v)
+{
+   if (simm32(v)) {
+      op_c(a, 1, 0xc7, 0, off);
+      b4(a, (uint32_t)v);
+   } else {
+      mov_imm(a, RAX, v);
+      op_c(a, 1, 0x89, RAX, off);
+   }
+}
+
+static void call_abs(jit_asm *a, const void *fn)
+{
+   mov_imm(a, RAX, (uint64_t)(uintptr_t)fn);
+   b1(a, 0xff);
+   b1(a, 0xd0);                           /* call rax */
+}
+
+/* jcc rel32 / jmp rel32 with the displacement patched later */
+static uint8_t *jcc_fwd(jit_asm *a, unsigned cc)
+{
+   b1(a, 0x0f);
+   b1(a, 0x80 | cc);
+   uint8_t *fix = a->p;
+   b4(a, 0);
+   return a->full ? NULL : fix;
+}
+
+static uint8_t *jmp_fwd(jit_asm *a)
+{
+   b1(a, 0xe9);
+   uint8_t *fix = a->p;
+   b4(a, 0);
+   return a->full ? NULL : fix;
+}
+
+static void patch(uint8_t *fix, const uint8_t *target)
+{
+   if (!fix)
+      return;
+   int32_t rel = (int32_t)(target - (fix + 4));
+   memcpy(fix, &rel, 4);
+}
+
+static void jmp_to(jit_asm *a, const uint8_t *target)
+{
+   patch(jmp_fwd(a), target);
+}
+
+enum { CC_O, CC_NO, CC_B, CC_AE, CC_E, CC_NE, CC_BE, CC_A };
+
+static void add_exit(jit_asm *a, uint8_t *fix, unsigned kind, unsigned done, uint64_t rip)
+{
+   if (a->nex == MAX_EXITS || !fix) {
+      a->full = true;
+      return;
+   }
+   a->ex[a->nex++] = (jit_exit){ fix, (uint8_t)kind, done, rip };
+}
+
+static jit_slow *add_slow(jit_asm *a, unsigned i, bool flags)
+{
+   if (a->nslow == MAX_SLOW) {
+      a->full = true;
+      return NULL;
+   }
+   jit_slow *s = &a->slow[a->nslow++];
+   *s = (jit_slow){ .i = i, .flags = flags };
+   return s;
+}
+
+static void slow_fix(jit_asm *a, jit_slow *s, uint8_t *fix)
+{
+   if (!s || !fix || s->nfix == MAX_FIX) {
+      a->full = true;
+      return;
+   }
+   s->fix[s->nfix++] = fix;
+}
+
+/* ---- pieces --------------------------------------------------------------------- */
+
+/* cpu->icount = entry count + done */
+static void set_icount(jit_asm *a, unsigned done)
+{
+   op_m(a, 1, 0x8d, RAX, R13, NOREG, 0, (int32_t)done);     /* lea rax, [r13+done] */
+   op_c(a, 1, 0x89, RAX, OFF(icount));
+}
+
+/* Instruction i through its handler, as run_one runs it. */
+static void emit_call(jit_asm *a, unsigned i)
+{
+   const soft_insn *in = &a->insn[i];
+   set_icount(a, i);
+   store_const(a, OFF(rip), a->rips[i]);
+   store_const(a, OFF(next_rip), a->rips[i + 1]);
+   op_c(a, 1, 0x8b, RAX, GPR(VMM_RSP));
+   op_c(a, 1, 0x89, RAX, OFF(insn_rsp));
+   op_r(a, 1, 0x89, RBX, RDI);                                 /* mov rdi, rbx */
+   mov_imm(a, RSI, (uint64_t)(uintptr_t)in);
+   call_abs(a, (const void *)in->fn);
+}
+
+/* After a handler: leave unless it went on to the next instruction. */
+static void emit_after_call(jit_asm *a, unsigned i, bool last)
+{
+   if (last || a->insn[i].ends) {
+      add_exit(a, jmp_fwd(a), EX_DYN, i + 1, 0);
+      return;
+   }
+   uint64_t next = a->rips[i + 1];
+   if (simm32(next)) {
+      op_c(a, 1, 0x81, 7, OFF(next_rip));                      /* cmp qword [next_rip], imm */
+      b4(a, (uint32_t)next);
+   } else {
+      mov_imm(a, RAX, next);
+      op_c(a, 1, 0x39, RAX, OFF(next_rip));
+   }
+   add_exit(a, jcc_fwd(a, CC_NE), EX_DYN, i + 1, 0);
+   op_c(a, 0, 0x80, 7, OFF(stop_block));                        /* cmp byte [stop_block], 0 */
+   b1(a, 0);
+   add_exit(a, jcc_fwd(a, CC_NE), EX_DYN, i + 1, 0);
+}
+
+/* rax = the effective address (no flags touched) */
+static void emit_ea(jit_asm *a, unsigned i)
+{
+   const soft_insn *in = &a->insn[i];
+   uint64_t m = sz_mask(in->asize);
+   int32_t disp = (int32_t)in->disp;
+   if (in->base == RM_RIP) {
+      mov_imm(a, RAX, (a->rips[i] + in->len + (uint64_t)in->disp) & m);
+      return;
+   }
+   if (in->base == RM_NONE && in->index == RM_NONE) {
+      mov_imm(a, RAX, (uint64_t)in->disp & m);
+      return;
+   }
+   if (in->base != RM_NONE && in->index != RM_NONE) {
+      op_c(a, 1, 0x8b, RAX, GPR(in->base));
+      op_c(a, 1, 0x8b, RCX, GPR(in->index));
+      op_m(a, 1, 0x8d, RAX, RAX, RCX, in->scale, disp);       /* lea rax, [rax+rcx*s+d] */
+   } else if (in->base != RM_NONE) {
+      op_c(a, 1, 0x8b, RAX, GPR(in->base));
+      if (disp)
+         op_m(a, 1, 0x8d, RAX, RAX, NOREG, 0, disp);
+   } else {
+      /* lea rax, [rcx*s + disp32]: SIB with no base (mod 00, base 101) */
+      op_c(a, 1, 0x8b, RCX, GPR(in->index));
+      rex(a, 1, RAX, RCX, RAX, false);
+      b1(a, 0x8d);
+      b1(a, 0x04);
+      b1(a, (unsigned)(in->scale << 6 | (RCX << 3) | 5));
+      b4(a, (uint32_t)disp);
+   }
+   if (in->asize == 4)
+      op_r(a, 0, 0x89, RAX, RAX);                              /* mov eax, eax */
+   else if (in->asize == 2)
+      op_r(a, 0, 0x0fb7, RAX, RAX);                            /* movzx eax, ax */
+}
+
+/* rax = linear address of the memory operand (64-bit mode: FS/GS base) */
+static void emit_lin(jit_asm *a, unsigned i)
+{
+   emit_ea(a, i);
+   unsigned seg = a->insn[i].seg;
+   if (seg >= VMM_FS) {
+      op_c(a, 1, 0x8b, RCX, OFF(seg) + (int32_t)(seg * sizeof(vmm_seg) + offsetof(vmm_seg, base)));
+      op_m(a, 1, 0x8d, RAX, RAX, RCX, 0, 0);
+   }
+}
+
+/* rdx = host address of [rax, rax+size) for a read or a write, or to the
+ * slow path. rax kept; rcx clobbered. */
+static void emit_tlb(jit_asm *a, jit_slow *s, unsigned size, bool write)
+{
+   op_r(a, 1, 0x89, RAX, RCX);                                 /* mov rcx, rax */
+   op_r(a, 1, 0xc1, 5, RCX);                                   /* shr rcx, 12 */
+   b1(a, 12);
+   op_r(a, 0, 0x81, 4, RCX);                                   /* and ecx, 511 */
+   b4(a, SOFT_TLB_SIZE - 1);
+   op_r(a, 0, 0x69, RCX, RCX);                                 /* imul ecx, ecx, sizeof */
+   b4(a, sizeof(soft_tlbe));
+   op_m(a, 1, 0x8d, RDX, RAX, NOREG, 0, (int32_t)size - 1);    /* lea rdx, [rax+size-1] */
+   op_r(a, 1, 0x81, 4, RDX);                                   /* and rdx, -4096 */
+   b4(a, 0xfffff000u);
+   op_m(a, 1, 0x3b, RDX, R12, RCX, 0,
+        write ? (int32_t)offsetof(soft_tlbe, tag_w) : (int32_t)offsetof(soft_tlbe, tag_r));
+   slow_fix(a, s, jcc_fwd(a, CC_NE));
+   op_m(a, 1, 0x8b, RDX, R12, RCX, 0, (int32_t)offsetof(soft_tlbe, addend));
+   op_r(a, 1, 0x01, RAX, RDX);                                 /* add rdx, rax */
+}
+
+/* set_cc(kind, size, rax, rcx, src2) where src2 is 0 or rdx */
+static void emit_cc(jit_asm *a, unsigned kind, unsigned size, int src, bool src2_rdx)
+{
+   op_c(a, 0, 0xc7, 0, OFF(cc_op));
+   b4(a, CCOP(kind, sz_log(size)));
+   op_c(a, 1, 0x89, RAX, OFF(cc_dst));
+   if (src == NOREG) {
+      op_c(a, 1, 0xc7, 0, OFF(cc_src));
+      b4(a, 0);
+   } else {
+      op_c(a, 1, 0x89, src, OFF(cc_src));
+   }
+   if (src2_rdx) {
+      op_c(a, 1, 0x89, RDX, OFF(cc_src2));
+   } else {
+      op_c(a, 1, 0xc7, 0, OFF(cc_src2));
+      b4(a, 0);
+   }
+}
+
+static const unsigned alu_host[8] = {
+   [0] = 0x01, [1] = 0x09, [4] = 0x21, [5] = 0x29, [6] = 0x31, [7] = 0x29,
+};
+
+static unsigned alu_kind(unsigned op)
+{
+   return op == 0 ? CC_ADD : (op == 5 || op == 7) ? CC_SUB : CC_LOGIC;
+}
+
+/* rax op= rcx with the host flags left for the guest's; the result and
+ * the lazy flags stored. */
+static void emit_alu(jit_asm *a, unsigned op, unsigned size, int dst_reg)
+{
+   op_r(a, size == 8, alu_host[op], RCX, RAX);
+   if (op != 7 && dst_reg != NOREG)
+      op_c(a, 1, 0x89, RAX, GPR(dst_reg));
+   emit_cc(a, alu_kind(op), size, RCX, false);
+}
+
+/* rcx = v, sized as the operation wants it */
+static void load_imm_rcx(jit_asm *a, uint64_t v)
+{
+   mov_imm(a, RCX, v);
+}
+
+/* ---- one instruction ------------------------------------------------------------- */
+
+/* Host flags: whether they equal the guest's arithmetic flags right now. */
+typedef struct flagstate {
+   bool live;
+} flagstate;
+
+static bool canonical(uint64_t v)
+{
+   return (uint64_t)((int64_t)(v << 16) >> 16) == v;
+}
+
+static void begin_slow_resume(jit_asm *a, jit_slow *s)
+{
+   if (s)
+      s->resume = a->p;
+}
+
+static void emit_insn(jit_asm *a, unsigned i, flagstate *fs)
+{
+   const soft_insn *in = &a->insn[i];
+   bool last = i + 1 == a->n;
+   uint64_t next = a->rips[i + 1];
+   soft_form f;
+   bool lm = a->cpu->mode == MODE_LONG64;
+
+   if (!soft_fast_form(in, &f))
+      goto generic;
+   unsigned w = f.size == 8;
+   switch (f.kind) {
+   case SF_MOV_RR:
+      op_c(a, w, 0x8b, RAX, GPR(in->reg));
+      op_c(a, 1, 0x89, RAX, GPR(in->rm));
+      goto done_keep;
+   case SF_MOV_RI:
+      store_const(a, GPR(in->reg), f.size == 8 ? in->imm : (uint32_t)in->imm);
+      goto done_keep;
+   case SF_LEA:
+      emit_ea(a, i);
+      if (f.size == 4)
+         op_r(a, 0, 0x89, RAX, RAX);
+      op_c(a, 1, 0x89, RAX, GPR(in->reg));
+      goto done_keep;
+   case SF_ALU_RR:
+      op_c(a, w, 0x8b, RCX, GPR(in->reg));
+      op_c(a, w, 0x8b, RAX, GPR(in->rm));
+      emit_alu(a, f.alu, f.size, in->rm);
+      goto done_flags;
+   case SF_ALU_RI:
+      load_imm_rcx(a, f.size == 8 ? in->imm : (uint32_t)in->imm);
+      op_c(a, w, 0x8b, RAX, GPR(in->rm));
+      emit_alu(a, f.alu, f.size, in->rm);
+      goto done_flags;
+   case SF_TEST_RR:
+      op_c(a, w, 0x8b, RAX, GPR(in->rm));
+      op_c(a, w, 0x23, RAX, GPR(in->reg));                    /* and rax, [reg] */
+      emit_cc(a, CC_LOGIC, f.size, NOREG, false);
+      goto done_flags;
+   case SF_TEST_RI:
+      load_imm_rcx(a, f.size == 8 ? in->imm : (uint32_t)in->imm);
+      op_c(a, w, 0x8b, RAX, GPR(in->rm));
+      op_r(a, w, 0x21, RCX, RAX);
+      emit_cc(a, CC_LOGIC, f.size, NOREG, false);
+      goto done_flags;
+   case SF_INC:
+   case SF_DEC:
+      /* CF is kept: rdx = the guest's CF, then the host's CF = it */
+      if (fs->live) {
+         b1(a, 0x0f), b1(a, 0x92), b1(a, 0xc2);                /* setc dl */
+         op_r(a, 0, 0x0fb6, RDX, RDX);                         /* movzx edx, dl */
+      } else {
+         op_r(a, 1, 0x89, RBX, RDI);
+         mov_imm(a, RSI, 2);
+         call_abs(a, (const void *)jit_cond);
+         op_r(a, 0, 0x89, RAX, RDX);                           /* mov edx, eax */
+         op_r(a, 0, 0x0fba, 4, RDX);                           /* bt edx, 0 */
+         b1(a, 0);
+      }
+      op_c(a, w, 0x8b, RAX, GPR(in->rm));
+      op_r(a, w, 0xff, f.kind == SF_INC ? 0 : 1, RAX);         /* inc/dec rax */
+      op_c(a, 1, 0x89, RAX, GPR(in->rm));
+      emit_cc(a, f.kind == SF_INC ? CC_INC : CC_DEC, f.size, NOREG, true);
+      goto done_flags;
+   case SF_CMOV_RR: {
+      unsigned cc = in->op & 0xf;
+      if (!fs->live) {
+         op_r(a, 1, 0x89, RBX, RDI);
+         mov_imm(a, RSI, cc);
+         call_abs(a, (const void *)jit_cond);
+         op_r(a, 0, 0x85, RAX, RAX);                           /* test eax, eax */
+         cc = CC_NE;
+      }
+      op_c(a, w, 0x8b, RAX, GPR(in->reg));
+      op_c(a, w, 0x0f40 | cc, RAX, GPR(in->rm));               /* cmovcc rax, [rm] */
+      op_c(a, 1, 0x89, RAX, GPR(in->reg));
+      goto done_keep;             /* CMOV and MOV leave the host flags */
+   }
+   case SF_JCC: {
+      unsigned cc = in->op & 0xf;
+      uint64_t target = next + in->imm;
+      if (!canonical(target))
+         goto generic;
+      if (!fs->live) {
+         op_r(a, 1, 0x89, RBX, RDI);
+         mov_imm(a, RSI, cc);
+         call_abs(a, (const void *)jit_cond);
+         op_r(a, 0, 0x85, RAX, RAX);
+         cc = CC_NE;
+      }
+      add_exit(a, jcc_fwd(a, cc), EX_CONST, i + 1, target);
+      if (last)
+         add_exit(a, jmp_fwd(a), EX_CONST, i + 1, next);
+      return;                     /* flags unchanged (or as they were) */
+   }
+   case SF_JMP: {
+      uint64_t target = next + in->imm;
+      if (!canonical(target))
+         goto generic;
+      add_exit(a, jmp_fwd(a), EX_CONST, i + 1, target);
+      return;
+   }
+   default:
+      break;
+   }
+   if (!lm)
+      goto generic;
+
+   /* memory forms (64-bit mode): inline TLB hit, else the handler */
+   switch (f.kind) {
+   case SF_LOAD: {
+      jit_slow *s = add_slow(a, i, false);
+      emit_lin(a, i);
+      emit_tlb(a, s, f.size, false);
+      if (f.size == 8)
+         op_m(a, 1, 0x8b, RCX, RDX, NOREG, 0, 0);
+      else if (f.size == 4)
+         op_m(a, 0, 0x8b, RCX, RDX, NOREG, 0, 0);
+      else
+         op_m(a, 0, f.size == 1 ? 0x0fb6 : 0x0fb7, RCX, RDX, NOREG, 0, 0);
+      op_c(a, 1, 0x89, RCX, GPR(in->reg));
+      begin_slow_resume(a, s);
+      goto done_clobber;
+   }
+   case SF_STORE: {
+      jit_slow *s = add_slow(a, i, false);
+      emit_lin(a, i);
+      emit_tlb(a, s, f.size, true);
+      op_c(a, w, 0x8b, RCX, GPR(in->reg));
+      op_m(a, w, 0x89, RCX, RDX, NOREG, 0, 0);
+      begin_slow_resume(a, s);
+      goto done_clobber;
+   }
+   case SF_ALU_RM: {
+      jit_slow *s = add_slow(a, i, true);
+      emit_lin(a, i);
+      emit_tlb(a, s, f.size, false);
+      op_m(a, w, 0x8b, RCX, RDX, NOREG, 0, 0);
+      op_c(a, w, 0x8b, RAX, GPR(in->reg));
+      emit_alu(a, f.alu, f.size, in->reg);
+      begin_slow_resume(a, s);
+      goto done_flags;
+   }
+   case SF_CMP_MI: {
+      jit_slow *s = add_slow(a, i, true);
+      emit_lin(a, i);
+      emit_tlb(a, s, f.size, false);
+      if (f.size == 1) {
+         op_m(a, 0, 0x0fb6, RAX, RDX, NOREG, 0, 0);             /* movzx eax, byte [rdx] */
+         mov_imm(a, RCX, in->imm & 0xff);
+         op_r(a, 0, 0x28, RCX, RAX);                           /* sub al, cl */
+      } else {
+         op_m(a, w, 0x8b, RAX, RDX, NOREG, 0, 0);
+         load_imm_rcx(a, f.size == 8 ? in->imm : (uint32_t)in->imm);
+         op_r(a, w, 0x29, RCX, RAX);
+      }
+      emit_cc(a, CC_SUB, f.size, RCX, false);
+      begin_slow_resume(a, s);
+      goto done_flags;
+   }
+   case SF_PUSH: {
+      jit_slow *s = add_slow(a, i, false);
+      op_c(a, 1, 0x8b, RAX, GPR(VMM_RSP));
+      op_m(a, 1, 0x8d, RAX, RAX, NOREG, 0, -8);
+      emit_tlb(a, s, 8, true);
+      op_c(a, 1, 0x8b, RCX, GPR(in->reg));
+      op_m(a, 1, 0x89, RCX, RDX, NOREG, 0, 0);
+      op_c(a, 1, 0x89, RAX, GPR(VMM_RSP));
+      begin_slow_resume(a, s);
+      goto done_clobber;
+   }
+   case SF_POP: {
+      jit_slow *s = add_slow(a, i, false);
+      op_c(a, 1, 0x8b, RAX, GPR(VMM_RSP));
+      emit_tlb(a, s, 8, false);
+      op_m(a, 1, 0x8b, RCX, RDX, NOREG, 0, 0);
+      op_m(a, 1, 0x8d, RAX, RAX, NOREG, 0, 8);
+      op_c(a, 1, 0x89, RAX, GPR(VMM_RSP));
+      op_c(a, 1, 0x89, RCX, GPR(in->reg));
+      begin_slow_resume(a, s);
+      goto done_clobber;
+   }
+   case SF_CALL: {
+      uint64_t target = next + in->imm;
+      if (!canonical(target))
+         goto generic;
+      jit_slow *s = add_slow(a, i, false);
+      op_c(a, 1, 0x8b, RAX, GPR(VMM_RSP));
+      op_m(a, 1, 0x8d, RAX, RAX, NOREG, 0, -8);
+      emit_tlb(a, s, 8, true);
+      mov_imm(a, RCX, next);
+      op_m(a, 1, 0x89, RCX, RDX, NOREG, 0, 0);
+      op_c(a, 1, 0x89, RAX, GPR(VMM_RSP));
+      add_exit(a, jmp_fwd(a), EX_CONST, i + 1, target);
+      return;
+   }
+   case SF_RET: {
+      jit_slow *s = add_slow(a, i, false);
+      op_c(a, 1, 0x8b, RAX, GPR(VMM_RSP));
+      emit_tlb(a, s, 8, false);
+      op_m(a, 1, 0x8b, RCX, RDX, NOREG, 0, 0);
+      /* a non-canonical return address: the handler raises #GP */
+      op_r(a, 1, 0x89, RCX, RDX);
+      op_r(a, 1, 0xc1, 4, RDX), b1(a, 16);                     /* shl rdx, 16 */
+      op_r(a, 1, 0xc1, 7, RDX), b1(a, 16);                     /* sar rdx, 16 */
+      op_r(a, 1, 0x39, RCX, RDX);
+      slow_fix(a, s, jcc_fwd(a, CC_NE));
+      op_m(a, 1, 0x8d, RAX, RAX, NOREG, 0, 8);
+      op_c(a, 1, 0x89, RAX, GPR(VMM_RSP));
+      add_exit(a, jmp_fwd(a), EX_RCX, i + 1, 0);
+      return;
+   }
+   default:
+      break;
+   }
+
+generic:
+   emit_call(a, i);
+   emit_after_call(a, i, last);
+   fs->live = false;
+   return;
+
+done_keep:
+   goto fallthrough;
+done_clobber:
+   fs->live = false;
+   goto fallthrough;
+done_flags:
+   fs->live = true;
+fallthrough:
+   if (last)
+      add_exit(a, jmp_fwd(a), EX_CONST, i + 1, next);
+}
+
+/* ---- the block ------------------------------------------------------------------- */
+
+static void emit_prologue(jit_asm *a)
+{
+   b1(a, 0x53);                                                /* push rbx */
+   b1(a, 0x41), b1(a, 0x54);                                   /* push r12 */
+   b1(a, 0x41), b1(a, 0x55);                                   /* push r13 */
+   op_r(a, 1, 0x89, RDI, RBX);                                 /* mov rbx, rdi */
+   op_c(a, 1, 0x8b, R13, OFF(icount));
+   op_c(a, 0, 0x0fb6, RAX, OFF(mmu_idx));                      /* movzx eax, byte */
+   op_r(a, 0, 0x69, RAX, RAX);
+   b4(a, SOFT_TLB_SIZE * sizeof(soft_tlbe));
+   op_m(a, 1, 0x8d, R12, RBX, RAX, 0, OFF(tlb));               /* lea r12, [rbx+rax+tlb] */
+   op_c(a, 0, 0xc6, 0, OFF(stop_block)), b1(a, 0);             /* mov byte [..], 0 */
+   op_c(a, 0, 0xc6, 0, OFF(intr_shadow)), b1(a, 0);
+   op_c(a, 1, 0x83, 0, OFF(block_stats) + 8), b1(a, 1);        /* add qword [..], 1 */
+   op_c(a, 1, 0x83, 0, OFF(jit_stats) + 8), b1(a, 1);
+}
+
+static void emit_epilogue(jit_asm *a)
+{
+   a->epilogue = a->p;
+   op_c(a, 0, 0xc6, 0, OFF(snap_valid)), b1(a, 0);
+   op_c(a, 0, 0x0fb6, RAX, OFF(stop_block));
+   op_r(a, 0, 0x83, 6, RAX), b1(a, 1);                         /* xor eax, 1 */
+   b1(a, 0x41), b1(a, 0x5d);                                   /* pop r13 */
+   b1(a, 0x41), b1(a, 0x5c);                                   /* pop r12 */
+   b1(a, 0x5b);                                                /* pop rbx */
+   b1(a, 0xc3);
+}
+
+static void emit_slow_paths(jit_asm *a)
+{
+   for (unsigned k = 0; k < a->nslow; k++) {
+      jit_slow *s = &a->slow[k];
+      for (unsigned f = 0; f < s->nfix; f++)
+         patch(s->fix[f], a->p);
+      bool ends = !s->resume;
+      emit_call(a, s->i);
+      emit_after_call(a, s->i, ends || s->i + 1 == a->n);
+      if (ends || s->i + 1 == a->n) {
+         /* emit_after_call left the block; a last instruction's resume
+          * point only adds the fall-through exit, which the dynamic exit
+          * covers too */
+         continue;
+      }
+      if (s->flags) {
+         op_r(a, 1, 0x89, RBX, RDI);
+         call_abs(a, (const void *)jit_flags);
+         b1(a, 0x50);                                          /* push rax */
+         b1(a, 0x9d);                                          /* popfq */
+      }
+      jmp_to(a, s->resume);
+   }
+}
+
+static void emit_exits(jit_asm *a)
+{
+   for (unsigned k = 0; k < a->nex; k++) {
+      jit_exit *e = &a->ex[k];
+      patch(e->fix, a->p);
+      set_icount(a, e->done);
+      switch (e->kind) {
+      case EX_CONST:
+         store_const(a, OFF(rip), e->rip);
+         break;
+      case EX_DYN:
+         op_c(a, 1, 0x8b, RAX, OFF(next_rip));
+         op_c(a, 1, 0x89, RAX, OFF(rip));
+         break;
+      case EX_RCX:
+         op_c(a, 1, 0x89, RCX, OFF(rip));
+         break;
+      }
+      jmp_to(a, a->epilogue);
+   }
+}
+
+soft_jit_fn soft_jit_compile(soft_cpu *cpu, const soft_insn *insn, unsigned n, uint64_t rip)
+{
+   struct soft_jit *j = jit_get(cpu);
+   if (!j || n == 0)
+      return NULL;
+   if (j->used + BLOCK_CODE_MAX > ARENA_SIZE) {
+      cpu->jit_stats[2]++;
+      return NULL;                /* full until the next block-cache flush */
+   }
+   static __thread jit_asm a;     /* large: off the stack */
+   uint64_t rips[64];
+   uint64_t mask = cpu->mode == MODE_LONG64 ? ~0ull : cpu->code_size == 2 ? 0xffff : 0xffffffffu;
+   if (n + 1 > sizeof(rips) / sizeof(rips[0]))
+      return NULL;
+   rips[0] = rip;
+   for (unsigned i = 0; i < n; i++)
+      rips[i + 1] = (rips[i] + insn[i].len) & mask;
+
+   memset(&a, 0, offsetof(jit_asm, cpu));
+   a.start = a.p = j->rw + j->used;
+   a.end = a.start + BLOCK_CODE_MAX;
+   a.rx = j->rx + j->used;
+   a.cpu = cpu;
+   a.insn = insn;
+   a.n = n;
+   a.rips = rips;
+
+   emit_prologue(&a);
+   flagstate fs = { false };
+   for (unsigned i = 0; i < n && !a.full; i++)
+      emit_insn(&a, i, &fs);
+   emit_epilogue(&a);
+   emit_slow_paths(&a);
+   emit_exits(&a);
+   if (a.full) {
+      cpu->jit_stats[2]++;
+      return NULL;
+   }
+   size_t len = (size_t)(a.p - a.start);
+   j->used += (len + 15) & ~(size_t)15;
+   cpu->jit_stats[0]++;
+   return (soft_jit_fn)(void *)a.rx;
+}
