@@ -49,6 +49,7 @@ struct soft_block {
    uint16_t bytes;           /* bytes covered (CS limit check) */
    /* translated code (jit.c), for entry at code_rip */
    soft_jit_fn code;
+   const uint8_t *chain_entry;   /* its entry from a linked block */
    uint64_t code_rip;
    uint16_t runs;            /* interpreted runs, toward translation */
    uint8_t translations;     /* times translated (another RIP each) */
@@ -172,6 +173,7 @@ static soft_block *build(soft_cpu *cpu, soft_bcache *bc, const uint8_t *host, ui
       return NULL;
    memset(b->chain, 0, sizeof(b->chain));
    b->code = NULL;
+   b->chain_entry = NULL;
    b->code_rip = 0;
    b->runs = 0;
    b->translations = 0;
@@ -284,36 +286,53 @@ static bool run_one(soft_cpu *cpu, const soft_block *b, uint64_t limit)
 
 /* The block through its translation when there is one for this RIP and
  * the limit leaves room for all of it; else interpreted (and translated
- * once it is hot). */
-static bool run_block(soft_cpu *cpu, soft_block *b, uint64_t limit)
+ * once it is hot). fix: the unlinked exit of the translated block that
+ * led here, linked to this one when it runs translated. Returns the block
+ * that ran last (translated blocks run on into the ones they link to). */
+static soft_block *run_block(soft_cpu *cpu, soft_block *b, uint64_t limit, uint8_t *fix,
+                             bool *ok)
 {
    if (likely(b->code != NULL) && b->code_rip == cpu->rip) {
-      if (likely(limit - cpu->icount >= b->n))
-         return b->code(cpu) != 0;
+      if (likely(limit - cpu->icount >= b->n)) {
+         if (fix)
+            soft_jit_link(cpu, fix, b->chain_entry);
+         cpu->jit_limit = limit;
+         cpu->jit_block = b;
+         *ok = b->code(cpu) != 0;
+         return cpu->jit_block;
+      }
    } else if (cpu->opt.translate != SOFT_TRANSLATE_OFF && b->translations < MAX_TRANSLATIONS &&
               (++b->runs >= JIT_HOT || cpu->opt.translate == SOFT_TRANSLATE_ALL)) {
       b->runs = 0;
-      soft_jit_fn code = soft_jit_compile(cpu, b->insn, b->n, cpu->rip);
-      if (code) {
-         b->code = code;
+      soft_jit_code jc;
+      if (soft_jit_compile(cpu, b->insn, b->n, cpu->rip, b, b->pgen, b->gen, &jc)) {
+         b->code = jc.entry;
+         b->chain_entry = jc.chain;
          b->code_rip = cpu->rip;
          b->translations++;
-         if (limit - cpu->icount >= b->n)
-            return code(cpu) != 0;
-      } else if (soft_jit_full(cpu)) {
-         soft_block_flush(cpu);   /* b stays readable for run_one */
-      } else {
-         b->translations = MAX_TRANSLATIONS;   /* not again until rebuilt */
+         return run_block(cpu, b, limit, fix, ok);
       }
+      if (soft_jit_full(cpu))
+         soft_block_flush(cpu);   /* b stays readable for run_one */
+      else
+         b->translations = MAX_TRANSLATIONS;   /* not again until rebuilt */
    }
-   return run_one(cpu, b, limit);
+   *ok = run_one(cpu, b, limit);
+   return b;
 }
 
 void soft_block_run(soft_cpu *cpu, soft_block *b, uint64_t limit)
 {
+   uint8_t *fix = NULL;
+   uint64_t flushes = 0;
    for (;;) {
-      if (!run_block(cpu, b, limit) || cpu->icount >= limit || (cpu->rflags & FL_TF) ||
-          soft_events_pending(cpu))
+      bool ok;
+      /* a flush since the exit was taken dropped the code it is in */
+      b = run_block(cpu, b, limit, flushes == cpu->block_stats[2] ? fix : NULL, &ok);
+      fix = cpu->jit_fix;
+      cpu->jit_fix = NULL;
+      flushes = cpu->block_stats[2];
+      if (!ok || cpu->icount >= limit || (cpu->rflags & FL_TF) || soft_events_pending(cpu))
          return;
       check_epoch(cpu);
       uint64_t lin = code_lin(cpu);

@@ -46,6 +46,8 @@
 struct soft_jit {
    uint8_t *rw, *rx;
    size_t used;
+   /* a linkable exit: the fields soft_jit_link patches, from its start */
+   unsigned link_cpl, link_gen, link_rel;
 };
 
 /* ---- the arena ------------------------------------------------------------------ */
@@ -82,6 +84,17 @@ void soft_jit_flush(soft_cpu *cpu)
 {
    if (cpu->jit)
       cpu->jit->used = 0;
+   cpu->jit_fix = NULL;
+}
+
+void soft_jit_link(soft_cpu *cpu, uint8_t *fix, const uint8_t *chain)
+{
+   struct soft_jit *j = cpu->jit;
+   fix[j->link_cpl] = cpu->mmu_idx;
+   memcpy(fix + j->link_gen, &cpu->tlb_gen, 4);
+   uint8_t *rel = fix + j->link_rel;
+   int32_t d = (int32_t)(chain - (j->rx + (rel - j->rw) + 4));
+   memcpy(rel, &d, 4);
 }
 
 bool soft_jit_full(const soft_cpu *cpu)
@@ -155,6 +168,13 @@ typedef struct jit_asm {
    const soft_insn *insn;
    unsigned n;
    uint64_t *rips;            /* rips[i]: instruction i; rips[n]: after the last */
+   void *owner;
+   const uint32_t *pgen;
+   uint32_t gen;
+   struct soft_jit *j;
+   uint8_t *chain;            /* the chain entry */
+   uint8_t *leave[8];         /* chain-entry checks that failed: to the epilogue */
+   unsigned nleave;
    uint8_t *epilogue;
 } jit_asm;
 
@@ -741,17 +761,66 @@ fallthrough:
 
 /* ---- the block ------------------------------------------------------------------- */
 
+static void leave_if(jit_asm *a, unsigned cc)
+{
+   uint8_t *fix = jcc_fwd(a, cc);
+   if (a->nleave == sizeof(a->leave) / sizeof(a->leave[0]) || !fix)
+      a->full = true;
+   else
+      a->leave[a->nleave++] = fix;
+}
+
+/*
+ * entry:  from C: save registers, rbx = cpu, r12 = this CPL's TLB.
+ * chain:  from a linked exit of another block (rbx, r12, the stack as
+ *         entry left them; icount and rip stored): what the run loop
+ *         checks between blocks, else leave through the epilogue (which
+ *         returns 1: the loop then finds what stopped us).
+ * body:   r13 = icount, what run_one does first.
+ */
 static void emit_prologue(jit_asm *a)
 {
    b1(a, 0x53);                                                /* push rbx */
    b1(a, 0x41), b1(a, 0x54);                                   /* push r12 */
    b1(a, 0x41), b1(a, 0x55);                                   /* push r13 */
    op_r(a, 1, 0x89, RDI, RBX);                                 /* mov rbx, rdi */
-   op_c(a, 1, 0x8b, R13, OFF(icount));
    op_c(a, 0, 0x0fb6, RAX, OFF(mmu_idx));                      /* movzx eax, byte */
    op_r(a, 0, 0x69, RAX, RAX);
    b4(a, SOFT_TLB_SIZE * sizeof(soft_tlbe));
    op_m(a, 1, 0x8d, R12, RBX, RAX, 0, OFF(tlb));               /* lea r12, [rbx+rax+tlb] */
+   uint8_t *to_body = jmp_fwd(a);
+
+   a->chain = a->p;
+   /* soft_events_pending */
+   op_c(a, 0, 0x8b, RAX, OFF(req));
+   op_c(a, 0, 0x0b, RAX, OFF(nmi_pending));                    /* or eax, [..] */
+   leave_if(a, CC_NE);
+   op_c(a, 0, 0x80, 7, OFF(mp_state)), b1(a, 0);               /* cmp byte [..], 0 */
+   leave_if(a, CC_NE);
+   op_c(a, 0, 0x83, 7, OFF(inj_vector)), b1(a, 0);             /* cmp dword [..], 0 */
+   leave_if(a, 0xd);                                           /* jge */
+   op_c(a, 0, 0xf6, 0, OFF(irq_line)), b1(a, 1);               /* test byte [..], 1 */
+   uint8_t *no_irq = jcc_fwd(a, CC_E);
+   op_c(a, 0, 0xf6, 0, OFF(rflags) + 1), b1(a, FL_IF >> 8);    /* test byte, IF */
+   leave_if(a, CC_NE);
+   patch(no_irq, a->p);
+   /* the limit */
+   op_c(a, 1, 0x8b, RAX, OFF(icount));
+   op_m(a, 1, 0x8d, RAX, RAX, NOREG, 0, (int32_t)a->n);
+   op_c(a, 1, 0x3b, RAX, OFF(jit_limit));
+   leave_if(a, CC_A);
+   /* the code epoch (another vCPU made a page a code page) */
+   op_c(a, 1, 0x8b, RAX, OFF(mem));
+   op_m(a, 0, 0x8b, RAX, RAX, NOREG, 0, (int32_t)offsetof(soft_mem, code_epoch));
+   op_c(a, 0, 0x3b, RAX, OFF(code_epoch));
+   leave_if(a, CC_NE);
+   /* this block's page not written since it was decoded */
+   mov_imm(a, RAX, (uint64_t)(uintptr_t)a->pgen);
+   op_m(a, 0, 0x81, 7, RAX, NOREG, 0, 0), b4(a, a->gen);       /* cmp dword [rax], gen */
+   leave_if(a, CC_NE);
+
+   patch(to_body, a->p);
+   op_c(a, 1, 0x8b, R13, OFF(icount));
    op_c(a, 0, 0xc6, 0, OFF(stop_block)), b1(a, 0);             /* mov byte [..], 0 */
    op_c(a, 0, 0xc6, 0, OFF(intr_shadow)), b1(a, 0);
    op_c(a, 1, 0x83, 0, OFF(block_stats) + 8), b1(a, 1);        /* add qword [..], 1 */
@@ -761,7 +830,11 @@ static void emit_prologue(jit_asm *a)
 static void emit_epilogue(jit_asm *a)
 {
    a->epilogue = a->p;
+   for (unsigned k = 0; k < a->nleave; k++)
+      patch(a->leave[k], a->p);
    op_c(a, 0, 0xc6, 0, OFF(snap_valid)), b1(a, 0);
+   mov_imm(a, RAX, (uint64_t)(uintptr_t)a->owner);
+   op_c(a, 1, 0x89, RAX, OFF(jit_block));
    op_c(a, 0, 0x0fb6, RAX, OFF(stop_block));
    op_r(a, 0, 0x83, 6, RAX), b1(a, 1);                         /* xor eax, 1 */
    b1(a, 0x41), b1(a, 0x5d);                                   /* pop r13 */
@@ -804,6 +877,26 @@ static void emit_exits(jit_asm *a)
       switch (e->kind) {
       case EX_CONST:
          store_const(a, OFF(rip), e->rip);
+         if (a->cpu->mode == MODE_LONG64) {
+            /* linkable: while the CPL and the TLB generation are what
+             * they were when linked, straight to the next block */
+            uint8_t *link = a->p;
+            op_c(a, 0, 0x80, 7, OFF(mmu_idx));
+            a->j->link_cpl = (unsigned)(a->p - link);
+            b1(a, 0xff);                                       /* never a CPL: unlinked */
+            uint8_t *u1 = jcc_fwd(a, CC_NE);
+            op_c(a, 0, 0x81, 7, OFF(tlb_gen));
+            a->j->link_gen = (unsigned)(a->p - link);
+            b4(a, 0);
+            uint8_t *u2 = jcc_fwd(a, CC_NE);
+            b1(a, 0xe9);
+            a->j->link_rel = (unsigned)(a->p - link);
+            b4(a, 0);                                          /* jmp +0: unlinked */
+            patch(u1, a->p);
+            patch(u2, a->p);
+            mov_imm(a, RAX, (uint64_t)(uintptr_t)link);
+            op_c(a, 1, 0x89, RAX, OFF(jit_fix));
+         }
          break;
       case EX_DYN:
          op_c(a, 1, 0x8b, RAX, OFF(next_rip));
@@ -817,25 +910,26 @@ static void emit_exits(jit_asm *a)
    }
 }
 
-soft_jit_fn soft_jit_compile(soft_cpu *cpu, const soft_insn *insn, unsigned n, uint64_t rip)
+bool soft_jit_compile(soft_cpu *cpu, const soft_insn *insn, unsigned n, uint64_t rip,
+                      void *owner, const uint32_t *pgen, uint32_t gen, soft_jit_code *out)
 {
    struct soft_jit *j = jit_get(cpu);
    if (!j || n == 0)
-      return NULL;
+      return false;
    if (j->used + BLOCK_CODE_MAX > ARENA_SIZE) {
       cpu->jit_stats[2]++;
-      return NULL;                /* full until the next block-cache flush */
+      return false;               /* full until the next block-cache flush */
    }
    static __thread jit_asm a;     /* large: off the stack */
    uint64_t rips[64];
    uint64_t mask = cpu->mode == MODE_LONG64 ? ~0ull : cpu->code_size == 2 ? 0xffff : 0xffffffffu;
    if (n + 1 > sizeof(rips) / sizeof(rips[0]))
-      return NULL;
+      return false;
    rips[0] = rip;
    for (unsigned i = 0; i < n; i++)
       rips[i + 1] = (rips[i] + insn[i].len) & mask;
 
-   memset(&a, 0, offsetof(jit_asm, cpu));
+   memset(&a, 0, sizeof(a));
    a.start = a.p = j->rw + j->used;
    a.end = a.start + BLOCK_CODE_MAX;
    a.rx = j->rx + j->used;
@@ -843,6 +937,10 @@ soft_jit_fn soft_jit_compile(soft_cpu *cpu, const soft_insn *insn, unsigned n, u
    a.insn = insn;
    a.n = n;
    a.rips = rips;
+   a.owner = owner;
+   a.pgen = pgen;
+   a.gen = gen;
+   a.j = j;
 
    emit_prologue(&a);
    flagstate fs = { false };
@@ -853,10 +951,12 @@ soft_jit_fn soft_jit_compile(soft_cpu *cpu, const soft_insn *insn, unsigned n, u
    emit_exits(&a);
    if (a.full) {
       cpu->jit_stats[2]++;
-      return NULL;
+      return false;
    }
    size_t len = (size_t)(a.p - a.start);
    j->used += (len + 15) & ~(size_t)15;
    cpu->jit_stats[0]++;
-   return (soft_jit_fn)(void *)a.rx;
+   out->entry = (soft_jit_fn)(void *)a.rx;
+   out->chain = a.rx + (a.chain - a.start);
+   return true;
 }

@@ -293,6 +293,9 @@ struct soft_cpu {
    uint64_t block_stats[3];  /* blocks built, run, flushes */
    struct soft_jit *jit;     /* translated blocks (jit.c) */
    uint64_t jit_stats[3];    /* blocks translated, translated runs, refused */
+   uint64_t jit_limit;       /* icount a chained block may not pass */
+   uint8_t *jit_fix;         /* the unlinked exit the last block left by */
+   void *jit_block;          /* the block whose code ran last */
 };
 
 /* soft_cpu.req bits */
@@ -656,10 +659,22 @@ bool soft_fast_form(const soft_insn *in, soft_form *f);
 /* Host code for a decoded block that starts at rip: it runs the block's n
  * instructions as run_one would (same state at every exit and fault) and
  * returns 1 when the block ran to its end or a taken branch, 0 when an
- * instruction asked to stop. NULL when it cannot be built (the block is
- * then interpreted). The code lives until soft_jit_flush. */
+ * instruction asked to stop. In 64-bit mode a direct branch out of it can
+ * be linked (soft_jit_link) to the next block's chain entry, which checks
+ * what the run loop would (events, the limit, the code epoch, the page's
+ * code generation *pgen == gen) before running it. owner is recorded in
+ * cpu->jit_block when the code leaves. False when it cannot be built (the
+ * block is then interpreted). The code lives until soft_jit_flush. */
 typedef int (*soft_jit_fn)(soft_cpu *cpu);
-soft_jit_fn soft_jit_compile(soft_cpu *cpu, const soft_insn *insn, unsigned n, uint64_t rip);
+typedef struct soft_jit_code {
+   soft_jit_fn entry;
+   const uint8_t *chain;
+} soft_jit_code;
+bool soft_jit_compile(soft_cpu *cpu, const soft_insn *insn, unsigned n, uint64_t rip,
+                      void *owner, const uint32_t *pgen, uint32_t gen, soft_jit_code *out);
+/* Make the exit cpu->jit_fix named go straight to chain while the TLB
+ * generation and the CPL stay as they are now. */
+void soft_jit_link(soft_cpu *cpu, uint8_t *fix, const uint8_t *chain);
 void soft_jit_flush(soft_cpu *cpu);
 /* The arena has no room for another block (until soft_jit_flush). */
 bool soft_jit_full(const soft_cpu *cpu);

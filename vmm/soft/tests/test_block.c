@@ -4,9 +4,15 @@
  * run before), code and data sharing a page, writes from outside
  * (soft_mem_notify_write, as device DMA), the same linear address mapped
  * to other code after a CR3 switch or INVLPG, a chained loop whose target
- * changes, and the cache's reuse when its memory fills up.
+ * changes, and the cache's reuse when its memory fills up. Every test runs
+ * with the translator off, on (blocks translated when hot) and translating
+ * every block at once; the translator's own: a run stops after exactly the
+ * instructions it was allowed, whatever blocks are linked, and a kick
+ * reaches a loop of linked blocks.
  */
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "shim.h"
 
@@ -30,6 +36,7 @@ static vmm_regs regs(void)
 }
 
 static uint64_t cr3_a = 0x1000, cr3_b = 0x40000;
+static int translate_mode;
 
 static void machine(void)
 {
@@ -48,7 +55,8 @@ static void machine(void)
    for (unsigned i = 0; i < 4; i++)
       shim_map4(S, cr3_b, DATA + 0x1000 * i, DATA + 0x1000 * i, PTE_P | PTE_W);
    shim_long_mode(S, cr3_a, 0);
-   soft_options o = { .intercept_exceptions = true, .hlt_exits = true };
+   soft_options o = { .intercept_exceptions = true, .hlt_exits = true,
+                      .translate = translate_mode };
    soft_cpu_set_options(S->cpu, &o);
 }
 
@@ -199,16 +207,123 @@ static void test_arena_refill(void)
    }
 }
 
+/* A program of calls, loads, stores and branches across many blocks, run
+ * with every limit from 1 to 400 instructions: the state after the limit
+ * is the interpreter's after exactly that many (linked blocks check the
+ * limit before they run). */
+static void program(void)
+{
+   /* 0x00: mov ecx, 40 ; xor eax, eax
+    * 0x07: 1: call 0x40 ; add rax, [DATA] ; mov [DATA+8], rax ; dec ecx ; jnz 1b ; hlt
+    * 0x40: push rcx ; inc qword [DATA] ; mov rdx, [DATA] ; test dl, 1 ; jz 2f ;
+    *       add rax, rdx ; 2: pop rcx ; ret */
+   PUT(CODE, 0xb9, 40, 0, 0, 0, 0x31, 0xc0,
+       0xe8, 0x34, 0, 0, 0,
+       0x48, 0x03, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00,
+       0x48, 0x89, 0x04, 0x25, 0x08, 0x00, 0x20, 0x00,
+       0xff, 0xc9, 0x75, 0xe7, 0xf4);
+   PUT(CODE + 0x40, 0x51, 0x48, 0xff, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00,
+       0x48, 0x8b, 0x14, 0x25, 0x00, 0x00, 0x20, 0x00,
+       0xf6, 0xc2, 0x01, 0x74, 0x03, 0x48, 0x01, 0xd0, 0x59, 0xc3);
+}
+
+static void test_exact_limit(void)
+{
+   machine();
+   program();
+   static vmm_regs want[401];
+   static uint64_t want_data[401][2];
+   int modes[2] = { SOFT_TRANSLATE_OFF, translate_mode };
+   for (unsigned m = 0; m < 2; m++) {
+      soft_options o = { .intercept_exceptions = true, .hlt_exits = true, .translate = modes[m] };
+      soft_cpu_set_options(S->cpu, &o);
+      /* warm up: blocks hot, translated and linked */
+      for (unsigned k = 0; k < 3; k++) {
+         shim_wr64(S, DATA, 0);
+         CHECK_EQ(run(CODE), -1);
+      }
+      for (unsigned lim = 1; lim <= 400; lim++) {
+         shim_wr64(S, DATA, 0);
+         shim_wr64(S, DATA + 8, 0);
+         vmm_regs r = regs();
+         r.rip = CODE;
+         r.gpr[VMM_RSP] = DATA + 0x3ff0;
+         soft_set_regs(S->cpu, &r);
+         soft_cpu_set_halted(S->cpu, false);
+         uint64_t before = soft_cpu_icount(S->cpu);
+         soft_exit ex;
+         soft_cpu_run(S->cpu, lim, &ex);
+         CHECK(ex.reason == SOFT_EXIT_LIMIT || ex.reason == SOFT_EXIT_HALT, "limit %u: exit %d",
+               lim, ex.reason);
+         if (ex.reason == SOFT_EXIT_LIMIT)
+            CHECK_EQ(soft_cpu_icount(S->cpu) - before, lim);
+         vmm_regs got = regs();
+         if (m == 0) {
+            want[lim] = got;
+            want_data[lim][0] = shim_rd64(S, DATA);
+            want_data[lim][1] = shim_rd64(S, DATA + 8);
+            continue;
+         }
+         CHECK(!memcmp(got.gpr, want[lim].gpr, sizeof(got.gpr)) && got.rip == want[lim].rip,
+               "limit %u: rip %#llx, want %#llx", lim, (unsigned long long)got.rip,
+               (unsigned long long)want[lim].rip);
+         CHECK_EQ(shim_rd64(S, DATA), want_data[lim][0]);
+         CHECK_EQ(shim_rd64(S, DATA + 8), want_data[lim][1]);
+      }
+   }
+}
+
+static void *kicker(void *arg)
+{
+   struct timespec ts = { 0, 50 * 1000 * 1000 };
+   nanosleep(&ts, NULL);
+   soft_cpu_kick((soft_cpu *)arg);
+   return NULL;
+}
+
+/* An endless loop of two blocks that link to each other: a kick from
+ * another thread still stops it. */
+static void test_kick_linked_loop(void)
+{
+   machine();
+   /* 0x00: inc rax ; jmp 0x10 ;; 0x10: inc rbx ; jmp 0x00 */
+   PUT(CODE, 0x48, 0xff, 0xc0, 0xeb, 0x0b);
+   PUT(CODE + 0x10, 0x48, 0xff, 0xc3, 0xeb, 0xeb);
+   vmm_regs r = regs();
+   r.rip = CODE;
+   r.gpr[VMM_RAX] = r.gpr[VMM_RBX] = 0;
+   soft_set_regs(S->cpu, &r);
+   pthread_t t;
+   pthread_create(&t, NULL, kicker, S->cpu);
+   soft_exit ex;
+   soft_cpu_run(S->cpu, 0, &ex);
+   pthread_join(t, NULL);
+   CHECK_EQ(ex.reason, SOFT_EXIT_STOP);
+   vmm_regs got = regs();
+   CHECK(got.gpr[VMM_RAX] > 1000, "only %llu rounds", (unsigned long long)got.gpr[VMM_RAX]);
+   CHECK(got.gpr[VMM_RAX] - got.gpr[VMM_RBX] <= 1, "rax %llu rbx %llu",
+         (unsigned long long)got.gpr[VMM_RAX], (unsigned long long)got.gpr[VMM_RBX]);
+}
+
 int main(void)
 {
    S = shim_new(8 << 20);
-   test_same_block();
-   test_other_block();
-   test_code_data_page();
-   test_dma();
-   test_cr3_switch();
-   test_chain_patch();
-   test_arena_refill();
+   static const int modes[] = { SOFT_TRANSLATE_OFF, 0, SOFT_TRANSLATE_ALL };
+   for (unsigned m = 0; m < 3; m++) {
+      translate_mode = modes[m];
+      int before = shim_failures;
+      test_same_block();
+      test_other_block();
+      test_code_data_page();
+      test_dma();
+      test_cr3_switch();
+      test_chain_patch();
+      test_arena_refill();
+      test_exact_limit();
+      test_kick_linked_loop();
+      if (shim_failures != before)
+         fprintf(stderr, "(translate mode %d)\n", modes[m]);
+   }
    shim_free(S);
    if (shim_failures) {
       fprintf(stderr, "%d check(s) failed\n", shim_failures);
