@@ -296,6 +296,8 @@ static soft_block *run_block(soft_cpu *cpu, soft_block *b, uint64_t limit, uint8
       if (likely(limit - cpu->icount >= b->n)) {
          if (fix)
             soft_jit_link(cpu, fix, b->chain_entry);
+         if (cpu->mode == MODE_LONG64)
+            soft_jit_remember(cpu, cpu->rip, b->chain_entry);
          cpu->jit_limit = limit;
          cpu->jit_block = b;
          *ok = b->code(cpu) != 0;

@@ -44,6 +44,18 @@ void soft_cpu_free(soft_cpu *cpu)
    if (!cpu)
       return;
    soft_mem_remove_cpu(cpu->mem, cpu);
+   const char *st = getenv("VMWS_SOFT_STATS");
+   if (st) {
+      FILE *f = fopen(st, "a");
+      if (f) {
+         fprintf(f, "vcpu %u: icount %llu blocks built %llu run %llu flushes %llu; translated %llu runs %llu refused %llu\n",
+                 cpu->index, (unsigned long long)cpu->icount,
+                 (unsigned long long)cpu->block_stats[0], (unsigned long long)cpu->block_stats[1],
+                 (unsigned long long)cpu->block_stats[2], (unsigned long long)cpu->jit_stats[0],
+                 (unsigned long long)cpu->jit_stats[1], (unsigned long long)cpu->jit_stats[2]);
+         fclose(f);
+      }
+   }
    soft_block_free(cpu);
    free(cpu->cpuid);
    free(cpu);

@@ -487,6 +487,8 @@ bool soft_fast_form(const soft_insn *in, soft_form *f)
       { jmp_rel64, SF_JMP, 8 }, { jcc64, SF_JCC, 8 },
       { cmov_rr64, SF_CMOV_RR, 8 }, { cmov_rr32, SF_CMOV_RR, 4 },
       { cmp_mi64, SF_CMP_MI, 8 }, { cmp_mi32, SF_CMP_MI, 4 }, { cmp_mi8, SF_CMP_MI, 1 },
+      { shl64, SF_SHL_RI, 8 }, { shl32, SF_SHL_RI, 4 }, { shr64, SF_SHR_RI, 8 },
+      { shr32, SF_SHR_RI, 4 }, { sar64, SF_SAR_RI, 8 }, { sar32, SF_SAR_RI, 4 },
    };
    for (unsigned i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
       if (fn == t[i].fn) {

@@ -43,7 +43,24 @@
 #define MAX_SLOW 40
 #define MAX_FIX 4
 
+/* The jump cache: where a RIP's translated block chains in, for exits
+ * whose target is known only when they run (RET, indirect branches,
+ * handlers that branch). Filled by the run loop; an entry is used only
+ * under the TLB generation, CPL and mode it was filled under, and the
+ * chain entry checks the rest. */
+#define JC_BITS 12
+#define JC_SIZE (1u << JC_BITS)
+typedef struct jit_jc {
+   uint64_t rip;
+   const uint8_t *chain;
+   uint32_t tlb_gen;
+   uint8_t mmu_idx, mkey;
+   uint8_t pad[10];
+} jit_jc;
+_Static_assert(sizeof(jit_jc) == 32, "the code indexes entries by << 5");
+
 struct soft_jit {
+   jit_jc jc[JC_SIZE];
    uint8_t *rw, *rx;
    size_t used;
    /* a linkable exit: the fields soft_jit_link patches, from its start */
@@ -77,14 +94,32 @@ static struct soft_jit *jit_get(soft_cpu *cpu)
       }
    }
    close(fd);
+   cpu->jit_jc = j->jc;
    return j->rw ? j : NULL;
 }
 
 void soft_jit_flush(soft_cpu *cpu)
 {
-   if (cpu->jit)
+   if (cpu->jit) {
       cpu->jit->used = 0;
+      memset(cpu->jit->jc, 0, sizeof(cpu->jit->jc));
+   }
    cpu->jit_fix = NULL;
+}
+
+static inline unsigned jc_slot(uint64_t rip)
+{
+   return (unsigned)((rip >> 12) ^ rip) & (JC_SIZE - 1);
+}
+
+void soft_jit_remember(soft_cpu *cpu, uint64_t rip, const uint8_t *chain)
+{
+   jit_jc *e = &cpu->jit->jc[jc_slot(rip)];
+   e->rip = rip;
+   e->chain = chain;
+   e->tlb_gen = cpu->tlb_gen;
+   e->mmu_idx = cpu->mmu_idx;
+   e->mkey = cpu->mode_key;
 }
 
 void soft_jit_link(soft_cpu *cpu, uint8_t *fix, const uint8_t *chain)
@@ -176,6 +211,8 @@ typedef struct jit_asm {
    uint8_t *leave[8];         /* chain-entry checks that failed: to the epilogue */
    unsigned nleave;
    uint8_t *epilogue;
+   uint8_t *dyn_fix[MAX_EXITS];   /* jumps to the jump-cache lookup */
+   unsigned ndyn;
 } jit_asm;
 
 static void b1(jit_asm *a, unsigned v)
@@ -508,10 +545,54 @@ static void load_imm_rcx(jit_asm *a, uint64_t v)
 
 /* ---- one instruction ------------------------------------------------------------- */
 
-/* Host flags: whether they equal the guest's arithmetic flags right now. */
+/* Host flags: whether they equal the guest's arithmetic flags right now;
+ * and what the lazy flags in soft_cpu hold, when an inline op of this
+ * block stored them (KIND_UNKNOWN as after a handler). */
 typedef struct flagstate {
    bool live;
+   uint8_t kind, size;
 } flagstate;
+#define KIND_UNKNOWN 0xff
+
+/* Make the host flags the guest's, from the lazy flags when this block
+ * knows what they hold: SUB redone as CMP of its operands, ADD as ADD,
+ * logic ops as TEST of the result. False when it cannot. */
+static bool make_live(jit_asm *a, flagstate *fs)
+{
+   if (fs->live)
+      return true;
+   if (fs->kind == CC_EFLAGS) {
+      op_c(a, 0, 0xff, 6, OFF(cc_src));                        /* push qword [cc_src] */
+      b1(a, 0x9d);                                             /* popfq */
+      fs->live = true;
+      return true;
+   }
+   if (fs->size != 4 && fs->size != 8)
+      return false;
+   unsigned w = fs->size == 8;
+   switch (fs->kind) {
+   case CC_SUB:
+      op_c(a, w, 0x8b, RAX, OFF(cc_dst));
+      op_c(a, w, 0x8b, RCX, OFF(cc_src));
+      op_r(a, w, 0x01, RCX, RAX);                              /* rax = the first operand */
+      op_r(a, w, 0x39, RCX, RAX);                              /* cmp rax, rcx */
+      break;
+   case CC_ADD:
+      op_c(a, w, 0x8b, RAX, OFF(cc_dst));
+      op_c(a, w, 0x8b, RCX, OFF(cc_src));
+      op_r(a, w, 0x29, RCX, RAX);
+      op_r(a, w, 0x01, RCX, RAX);
+      break;
+   case CC_LOGIC:
+      op_c(a, w, 0x8b, RAX, OFF(cc_dst));
+      op_r(a, w, 0x85, RAX, RAX);
+      break;
+   default:
+      return false;
+   }
+   fs->live = true;
+   return true;
+}
 
 static bool canonical(uint64_t v)
 {
@@ -524,6 +605,124 @@ static void begin_slow_resume(jit_asm *a, jit_slow *s)
       s->resume = a->p;
 }
 
+/* A byte register as the instruction names it: AH-BH without REX. */
+static int32_t byte_reg_off(const soft_insn *in, unsigned r)
+{
+   if (!in->rex && r >= 4 && r < 8)
+      return GPR(r - 4) + 1;
+   return GPR(r);
+}
+
+/* Forms the interpreter runs through a generic handler that the
+ * translator still does inline: ALU, TEST and MOV with a memory
+ * destination (64-bit mode, 32/64-bit, no LOCK), MOVSXD, MOVZX/MOVSX
+ * from a register, SETcc to a register, MOV r/m, imm to a register. The
+ * slow path is the same handler. False: not one of them (call it). */
+static bool emit_generic_form(jit_asm *a, unsigned i, flagstate *fs)
+{
+   const soft_insn *in = &a->insn[i];
+   soft_fn fn = in->fn;
+   unsigned size = in->osize, w = size == 8;
+   bool lm = a->cpu->mode == MODE_LONG64;
+   bool mem = in->mod != 3;
+
+   if (in->lock)
+      return false;
+   if ((fn == op_alu_rm_r || fn == op_grp1) && mem && lm && (size == 4 || size == 8)) {
+      unsigned op = fn == op_grp1 ? (in->reg & 7) : ((in->op >> 3) & 7);
+      if (op == 2 || op == 3)
+         return false;            /* ADC/SBB */
+      jit_slow *s = add_slow(a, i, true);
+      emit_lin(a, i);
+      emit_tlb(a, s, size, op != 7);
+      if (fn == op_grp1)
+         load_imm_rcx(a, size == 8 ? in->imm : (uint32_t)in->imm);
+      else
+         op_c(a, w, 0x8b, RCX, GPR(in->reg));
+      op_m(a, w, 0x8b, RAX, RDX, NOREG, 0, 0);
+      op_r(a, w, alu_host[op], RCX, RAX);
+      if (op != 7)
+         op_m(a, w, 0x89, RAX, RDX, NOREG, 0, 0);
+      emit_cc(a, alu_kind(op), size, RCX, false);
+      begin_slow_resume(a, s);
+      fs->live = true;
+      fs->kind = (uint8_t)alu_kind(op);
+      fs->size = (uint8_t)size;
+      return true;
+   }
+   if (fn == op_test_rm_r && mem && lm && (size == 4 || size == 8)) {
+      jit_slow *s = add_slow(a, i, true);
+      emit_lin(a, i);
+      emit_tlb(a, s, size, false);
+      op_m(a, w, 0x8b, RAX, RDX, NOREG, 0, 0);
+      op_c(a, w, 0x23, RAX, GPR(in->reg));
+      emit_cc(a, CC_LOGIC, size, NOREG, false);
+      begin_slow_resume(a, s);
+      fs->live = true;
+      fs->kind = CC_LOGIC;
+      fs->size = (uint8_t)size;
+      return true;
+   }
+   if (fn == op_mov_rm_imm && (in->reg & 7) == 0 && (size == 4 || size == 8 || (size == 1 && mem))) {
+      if (!mem) {
+         store_const(a, GPR(in->rm), size == 8 ? in->imm : (uint32_t)in->imm);
+         return true;             /* flags untouched */
+      }
+      if (!lm)
+         return false;
+      jit_slow *s = add_slow(a, i, false);
+      emit_lin(a, i);
+      emit_tlb(a, s, size, true);
+      if (size == 1) {
+         op_m(a, 0, 0xc6, 0, RDX, NOREG, 0, 0), b1(a, in->imm & 0xff);
+      } else {
+         load_imm_rcx(a, size == 8 ? in->imm : (uint32_t)in->imm);
+         op_m(a, w, 0x89, RCX, RDX, NOREG, 0, 0);
+      }
+      begin_slow_resume(a, s);
+      fs->live = false;
+      return true;
+   }
+   if (fn == op_movsxd && size == 8) {
+      if (!mem) {
+         op_c(a, 1, 0x63, RAX, GPR(in->rm));                   /* movsxd rax, dword [rm] */
+         op_c(a, 1, 0x89, RAX, GPR(in->reg));
+         return true;
+      }
+      if (!lm)
+         return false;
+      jit_slow *s = add_slow(a, i, false);
+      emit_lin(a, i);
+      emit_tlb(a, s, 4, false);
+      op_m(a, 1, 0x63, RCX, RDX, NOREG, 0, 0);
+      op_c(a, 1, 0x89, RCX, GPR(in->reg));
+      begin_slow_resume(a, s);
+      fs->live = false;
+      return true;
+   }
+   if ((fn == op_movzx || fn == op_movsx) && !mem && (size == 4 || size == 8)) {
+      bool byte = !(in->op & 1);
+      int32_t off = byte ? byte_reg_off(in, in->rm) : GPR(in->rm);
+      unsigned opc = (fn == op_movzx ? 0x0fb6 : 0x0fbe) | (byte ? 0 : 1);
+      op_c(a, fn == op_movsx && size == 8, opc, RAX, off);
+      op_c(a, 1, 0x89, RAX, GPR(in->reg));
+      return true;                /* flags untouched */
+   }
+   if (fn == op_setcc && !mem) {
+      unsigned cc = in->op & 0xf;
+      if (make_live(a, fs)) {
+         b1(a, 0x0f), b1(a, 0x90 | cc), b1(a, 0xc0);           /* setcc al */
+      } else {
+         op_r(a, 1, 0x89, RBX, RDI);
+         mov_imm(a, RSI, cc);
+         call_abs(a, (const void *)jit_cond);
+      }
+      op_c(a, 0, 0x88, RAX, byte_reg_off(in, in->rm));        /* mov byte [..], al */
+      return true;
+   }
+   return false;
+}
+
 static void emit_insn(jit_asm *a, unsigned i, flagstate *fs)
 {
    const soft_insn *in = &a->insn[i];
@@ -532,8 +731,11 @@ static void emit_insn(jit_asm *a, unsigned i, flagstate *fs)
    soft_form f;
    bool lm = a->cpu->mode == MODE_LONG64;
 
-   if (!soft_fast_form(in, &f))
+   if (!soft_fast_form(in, &f)) {
+      if (emit_generic_form(a, i, fs))
+         goto fallthrough;
       goto generic;
+   }
    unsigned w = f.size == 8;
    switch (f.kind) {
    case SF_MOV_RR:
@@ -553,27 +755,31 @@ static void emit_insn(jit_asm *a, unsigned i, flagstate *fs)
       op_c(a, w, 0x8b, RCX, GPR(in->reg));
       op_c(a, w, 0x8b, RAX, GPR(in->rm));
       emit_alu(a, f.alu, f.size, in->rm);
+      fs->kind = (uint8_t)alu_kind(f.alu);
       goto done_flags;
    case SF_ALU_RI:
       load_imm_rcx(a, f.size == 8 ? in->imm : (uint32_t)in->imm);
       op_c(a, w, 0x8b, RAX, GPR(in->rm));
       emit_alu(a, f.alu, f.size, in->rm);
+      fs->kind = (uint8_t)alu_kind(f.alu);
       goto done_flags;
    case SF_TEST_RR:
       op_c(a, w, 0x8b, RAX, GPR(in->rm));
       op_c(a, w, 0x23, RAX, GPR(in->reg));                    /* and rax, [reg] */
       emit_cc(a, CC_LOGIC, f.size, NOREG, false);
+      fs->kind = CC_LOGIC;
       goto done_flags;
    case SF_TEST_RI:
       load_imm_rcx(a, f.size == 8 ? in->imm : (uint32_t)in->imm);
       op_c(a, w, 0x8b, RAX, GPR(in->rm));
       op_r(a, w, 0x21, RCX, RAX);
       emit_cc(a, CC_LOGIC, f.size, NOREG, false);
+      fs->kind = CC_LOGIC;
       goto done_flags;
    case SF_INC:
    case SF_DEC:
       /* CF is kept: rdx = the guest's CF, then the host's CF = it */
-      if (fs->live) {
+      if (make_live(a, fs)) {
          b1(a, 0x0f), b1(a, 0x92), b1(a, 0xc2);                /* setc dl */
          op_r(a, 0, 0x0fb6, RDX, RDX);                         /* movzx edx, dl */
       } else {
@@ -588,10 +794,11 @@ static void emit_insn(jit_asm *a, unsigned i, flagstate *fs)
       op_r(a, w, 0xff, f.kind == SF_INC ? 0 : 1, RAX);         /* inc/dec rax */
       op_c(a, 1, 0x89, RAX, GPR(in->rm));
       emit_cc(a, f.kind == SF_INC ? CC_INC : CC_DEC, f.size, NOREG, true);
+      fs->kind = KIND_UNKNOWN;    /* not redone from the lazy flags */
       goto done_flags;
    case SF_CMOV_RR: {
       unsigned cc = in->op & 0xf;
-      if (!fs->live) {
+      if (!make_live(a, fs)) {
          op_r(a, 1, 0x89, RBX, RDI);
          mov_imm(a, RSI, cc);
          call_abs(a, (const void *)jit_cond);
@@ -603,12 +810,42 @@ static void emit_insn(jit_asm *a, unsigned i, flagstate *fs)
       op_c(a, 1, 0x89, RAX, GPR(in->reg));
       goto done_keep;             /* CMOV and MOV leave the host flags */
    }
+   case SF_SHL_RI:
+   case SF_SHR_RI:
+   case SF_SAR_RI: {
+      /* the host's shift for the result, CF, SF, ZF, PF; AF = 1 and OF
+       * as shift_flags (fast.c) defines them, for every count */
+      unsigned bits = f.size * 8;
+      unsigned ext = f.kind == SF_SHL_RI ? 4 : f.kind == SF_SHR_RI ? 5 : 7;
+      op_c(a, w, 0x8b, RAX, GPR(in->rm));
+      op_r(a, w, 0xc1, ext, RAX), b1(a, (unsigned)in->imm);
+      op_c(a, 1, 0x89, RAX, GPR(in->rm));
+      b1(a, 0x9c);                                             /* pushfq */
+      b1(a, 0x59);                                             /* pop rcx */
+      op_r(a, 0, 0x81, 4, RCX), b4(a, FL_CF | FL_PF | FL_ZF | FL_SF);
+      op_r(a, 0, 0x81, 1, RCX), b4(a, FL_AF);                  /* or ecx, AF */
+      if (f.kind != SF_SAR_RI) {
+         /* SHL: OF = MSB(r) ^ CF; SHR: OF = bit bits-2 of r (the old MSB
+          * for a count of 1, MSB(r) ^ that bit, MSB(r) being 0, else) */
+         op_r(a, 1, 0x89, RAX, RDX);
+         op_r(a, 1, 0xc1, 5, RDX), b1(a, f.kind == SF_SHL_RI ? bits - 1 : bits - 2);
+         if (f.kind == SF_SHL_RI)
+            op_r(a, 0, 0x31, RCX, RDX);                        /* xor edx, ecx */
+         op_r(a, 0, 0x83, 4, RDX), b1(a, 1);                   /* and edx, 1 */
+         op_r(a, 0, 0xc1, 4, RDX), b1(a, 11);                  /* shl edx, 11 */
+         op_r(a, 0, 0x09, RDX, RCX);                           /* or ecx, edx */
+      }
+      op_c(a, 0, 0xc7, 0, OFF(cc_op)), b4(a, CC_EFLAGS);
+      op_c(a, 1, 0x89, RCX, OFF(cc_src));
+      fs->kind = CC_EFLAGS;
+      goto done_clobber;
+   }
    case SF_JCC: {
       unsigned cc = in->op & 0xf;
       uint64_t target = next + in->imm;
       if (!canonical(target))
          goto generic;
-      if (!fs->live) {
+      if (!make_live(a, fs)) {
          op_r(a, 1, 0x89, RBX, RDI);
          mov_imm(a, RSI, cc);
          call_abs(a, (const void *)jit_cond);
@@ -665,6 +902,7 @@ static void emit_insn(jit_asm *a, unsigned i, flagstate *fs)
       op_m(a, w, 0x8b, RCX, RDX, NOREG, 0, 0);
       op_c(a, w, 0x8b, RAX, GPR(in->reg));
       emit_alu(a, f.alu, f.size, in->reg);
+      fs->kind = (uint8_t)alu_kind(f.alu);
       begin_slow_resume(a, s);
       goto done_flags;
    }
@@ -682,6 +920,7 @@ static void emit_insn(jit_asm *a, unsigned i, flagstate *fs)
          op_r(a, w, 0x29, RCX, RAX);
       }
       emit_cc(a, CC_SUB, f.size, RCX, false);
+      fs->kind = CC_SUB;
       begin_slow_resume(a, s);
       goto done_flags;
    }
@@ -745,6 +984,7 @@ generic:
    emit_call(a, i);
    emit_after_call(a, i, last);
    fs->live = false;
+   fs->kind = KIND_UNKNOWN;
    return;
 
 done_keep:
@@ -754,6 +994,7 @@ done_clobber:
    goto fallthrough;
 done_flags:
    fs->live = true;
+   fs->size = f.size;
 fallthrough:
    if (last)
       add_exit(a, jmp_fwd(a), EX_CONST, i + 1, next);
@@ -823,6 +1064,7 @@ static void emit_prologue(jit_asm *a)
    op_c(a, 1, 0x8b, R13, OFF(icount));
    op_c(a, 0, 0xc6, 0, OFF(stop_block)), b1(a, 0);             /* mov byte [..], 0 */
    op_c(a, 0, 0xc6, 0, OFF(intr_shadow)), b1(a, 0);
+   op_c(a, 0, 0xc6, 0, OFF(snap_valid)), b1(a, 0);             /* as after run_one */
    op_c(a, 1, 0x83, 0, OFF(block_stats) + 8), b1(a, 1);        /* add qword [..], 1 */
    op_c(a, 1, 0x83, 0, OFF(jit_stats) + 8), b1(a, 1);
 }
@@ -868,6 +1110,15 @@ static void emit_slow_paths(jit_asm *a)
    }
 }
 
+static void dyn_tail_jump(jit_asm *a)
+{
+   uint8_t *fix = jmp_fwd(a);
+   if (!fix || a->ndyn == MAX_EXITS)
+      a->full = true;
+   else
+      a->dyn_fix[a->ndyn++] = fix;
+}
+
 static void emit_exits(jit_asm *a)
 {
    for (unsigned k = 0; k < a->nex; k++) {
@@ -899,14 +1150,55 @@ static void emit_exits(jit_asm *a)
          }
          break;
       case EX_DYN:
-         op_c(a, 1, 0x8b, RAX, OFF(next_rip));
-         op_c(a, 1, 0x89, RAX, OFF(rip));
+         op_c(a, 1, 0x8b, RCX, OFF(next_rip));
+         op_c(a, 1, 0x89, RCX, OFF(rip));
+         if (a->cpu->mode == MODE_LONG64) {
+            /* on through the jump cache unless a stop or TF wants the loop */
+            op_c(a, 0, 0x80, 7, OFF(stop_block)), b1(a, 0);
+            patch(jcc_fwd(a, CC_NE), a->epilogue);
+            op_c(a, 0, 0xf6, 0, OFF(rflags) + 1), b1(a, FL_TF >> 8);
+            patch(jcc_fwd(a, CC_NE), a->epilogue);
+            dyn_tail_jump(a);
+            continue;
+         }
          break;
       case EX_RCX:
          op_c(a, 1, 0x89, RCX, OFF(rip));
+         if (a->cpu->mode == MODE_LONG64) {
+            dyn_tail_jump(a);
+            continue;
+         }
          break;
       }
       jmp_to(a, a->epilogue);
+   }
+   if (a->ndyn) {
+      /* the jump cache: rcx = the RIP (stored, with icount) */
+      uint8_t *tail = a->p;
+      for (unsigned k = 0; k < a->ndyn; k++)
+         patch(a->dyn_fix[k], tail);
+      op_c(a, 1, 0x8b, RDX, OFF(jit_jc));
+      op_r(a, 1, 0x89, RCX, RAX);                              /* mov rax, rcx */
+      op_r(a, 1, 0xc1, 5, RAX), b1(a, 12);                     /* shr rax, 12 */
+      op_r(a, 1, 0x31, RCX, RAX);                              /* xor rax, rcx */
+      op_r(a, 0, 0x81, 4, RAX), b4(a, JC_SIZE - 1);            /* and eax, mask */
+      op_r(a, 0, 0xc1, 4, RAX), b1(a, 5);                      /* shl eax, 5 */
+      op_r(a, 1, 0x01, RAX, RDX);                              /* add rdx, rax */
+      op_m(a, 1, 0x3b, RCX, RDX, NOREG, 0, (int32_t)offsetof(jit_jc, rip));
+      patch(jcc_fwd(a, CC_NE), a->epilogue);
+      op_c(a, 0, 0x8b, RAX, OFF(tlb_gen));
+      op_m(a, 0, 0x3b, RAX, RDX, NOREG, 0, (int32_t)offsetof(jit_jc, tlb_gen));
+      patch(jcc_fwd(a, CC_NE), a->epilogue);
+      op_c(a, 0, 0x0fb6, RCX, OFF(mode_key));
+      op_m(a, 0, 0x3a, RCX, RDX, NOREG, 0, (int32_t)offsetof(jit_jc, mkey));
+      patch(jcc_fwd(a, CC_NE), a->epilogue);
+      op_c(a, 0, 0x0fb6, RAX, OFF(mmu_idx));
+      op_m(a, 0, 0x3a, RAX, RDX, NOREG, 0, (int32_t)offsetof(jit_jc, mmu_idx));
+      patch(jcc_fwd(a, CC_NE), a->epilogue);
+      /* the CPL may have changed (SYSRET, IRET): this CPL's TLB */
+      op_r(a, 0, 0x69, RAX, RAX), b4(a, SOFT_TLB_SIZE * sizeof(soft_tlbe));
+      op_m(a, 1, 0x8d, R12, RBX, RAX, 0, OFF(tlb));
+      op_m(a, 0, 0xff, 4, RDX, NOREG, 0, (int32_t)offsetof(jit_jc, chain));   /* jmp [rdx+chain] */
    }
 }
 
@@ -943,7 +1235,7 @@ bool soft_jit_compile(soft_cpu *cpu, const soft_insn *insn, unsigned n, uint64_t
    a.j = j;
 
    emit_prologue(&a);
-   flagstate fs = { false };
+   flagstate fs = { false, KIND_UNKNOWN, 0 };
    for (unsigned i = 0; i < n && !a.full; i++)
       emit_insn(&a, i, &fs);
    emit_epilogue(&a);

@@ -296,6 +296,7 @@ struct soft_cpu {
    uint64_t jit_limit;       /* icount a chained block may not pass */
    uint8_t *jit_fix;         /* the unlinked exit the last block left by */
    void *jit_block;          /* the block whose code ran last */
+   void *jit_jc;             /* the jump cache (jit.c) */
 };
 
 /* soft_cpu.req bits */
@@ -648,7 +649,7 @@ void soft_specialize(soft_cpu *cpu, soft_insn *in);
 enum {
    SF_ALU_RR = 1, SF_ALU_RI, SF_ALU_RM, SF_TEST_RR, SF_TEST_RI, SF_INC, SF_DEC,
    SF_MOV_RR, SF_MOV_RI, SF_LOAD, SF_STORE, SF_LEA, SF_PUSH, SF_POP, SF_CALL, SF_RET,
-   SF_JMP, SF_JCC, SF_CMOV_RR, SF_CMP_MI,
+   SF_JMP, SF_JCC, SF_CMOV_RR, SF_CMP_MI, SF_SHL_RI, SF_SHR_RI, SF_SAR_RI,
 };
 typedef struct soft_form {
    uint8_t kind, alu, size;
@@ -675,6 +676,9 @@ bool soft_jit_compile(soft_cpu *cpu, const soft_insn *insn, unsigned n, uint64_t
 /* Make the exit cpu->jit_fix named go straight to chain while the TLB
  * generation and the CPL stay as they are now. */
 void soft_jit_link(soft_cpu *cpu, uint8_t *fix, const uint8_t *chain);
+/* The block translated for rip (64-bit mode) chains in at chain: exits
+ * to a RIP known only when they run find it there. */
+void soft_jit_remember(soft_cpu *cpu, uint64_t rip, const uint8_t *chain);
 void soft_jit_flush(soft_cpu *cpu);
 /* The arena has no room for another block (until soft_jit_flush). */
 bool soft_jit_full(const soft_cpu *cpu);

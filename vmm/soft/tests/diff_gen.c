@@ -865,6 +865,17 @@ static bool gen_flags(diff_case *c, unsigned i)
       emit(&s);
       break;
    }
+   /* sometimes a load between them: the translator's TLB lookup changes
+    * the host flags, so the consumer then needs the guest's rebuilt */
+   if (rnd(2)) {
+      unsigned avoid = 1u << a | 1u << b | 1u << 4, dst;
+      memop m;
+      choose_mem(&m, rnd(0x100), avoid);
+      do dst = rnd(16); while ((avoid >> dst) & 1 || (int)dst == m.base || (int)dst == m.index);
+      uint8_t lo = 0x8b;
+      insn_spec l = { .osize = rnd(2) ? 8 : 4, .rm_reg = -1, .m = &m, .reg = dst, .nopc = 1, .opc = &lo };
+      emit(&l);
+   }
    /* consumer */
    unsigned cons = rnd(6), cc = rnd(16), d = rnd(16);
    insn_spec t = { .osize = 4, .rm_reg = (int)rnd(16), .reg = d, .nopc = 2 };
