@@ -613,6 +613,260 @@ static int32_t byte_reg_off(const soft_insn *in, unsigned r)
    return GPR(r);
 }
 
+/* rdx = the guest's arithmetic flags before this instruction, exactly
+ * (for the instructions that leave some of them as they were). */
+static void emit_old_flags(jit_asm *a, flagstate *fs)
+{
+   if (fs->kind == CC_EFLAGS) {
+      op_c(a, 0, 0x8b, RDX, OFF(cc_src));
+   } else if (fs->live) {
+      /* the host's flags are the guest's, but for AF after a logic op
+       * (undefined on the host, 0 here) */
+      b1(a, 0x9c);                                             /* pushfq */
+      b1(a, 0x5a);                                             /* pop rdx */
+      op_r(a, 0, 0x81, 4, RDX), b4(a, FL_ARITH & (fs->kind == CC_LOGIC ? ~FL_AF : ~0u));
+   } else {
+      op_r(a, 1, 0x89, RBX, RDI);
+      call_abs(a, (const void *)jit_flags);
+      op_r(a, 1, 0x89, RAX, RDX);
+   }
+}
+
+/* The host's CF = the guest's: from the host flags or the lazy ones. */
+static void emit_carry_in(jit_asm *a, flagstate *fs)
+{
+   if (make_live(a, fs))
+      return;
+   op_r(a, 1, 0x89, RBX, RDI);
+   mov_imm(a, RSI, 2);
+   call_abs(a, (const void *)jit_cond);
+   op_r(a, 0, 0x0fba, 4, RAX), b1(a, 0);                       /* bt eax, 0 */
+}
+
+static void eager_flags_rdx(jit_asm *a, flagstate *fs)
+{
+   op_c(a, 0, 0xc7, 0, OFF(cc_op)), b4(a, CC_EFLAGS);
+   op_c(a, 1, 0x89, RDX, OFF(cc_src));
+   fs->kind = CC_EFLAGS;
+   fs->live = false;
+}
+
+/* host 8-bit ALU opcodes (op r/m8, r8) */
+static const unsigned alu_host8[8] = {
+   [0] = 0x00, [1] = 0x08, [4] = 0x20, [5] = 0x28, [6] = 0x30, [7] = 0x28,
+};
+
+/* al op= cl, the lazy flags stored, the result to dst (a register byte or
+ * the host address in rdx) unless CMP. */
+static void emit_alu8(jit_asm *a, flagstate *fs, unsigned op, int32_t dst_off, bool dst_mem)
+{
+   op_r(a, 0, alu_host8[op], RCX, RAX);
+   if (op != 7) {
+      if (dst_mem)
+         op_m(a, 0, 0x88, RAX, RDX, NOREG, 0, 0);
+      else
+         op_c(a, 0, 0x88, RAX, dst_off);
+   }
+   emit_cc(a, alu_kind(op), 1, RCX, false);
+   fs->live = true;
+   fs->kind = (uint8_t)alu_kind(op);
+   fs->size = 1;
+}
+
+/* More generic-handler forms: byte ALU/TEST/CMP/MOV, IMUL, ADC/SBB,
+ * ROL/ROR by an immediate, NOP. */
+static bool emit_generic_form2(jit_asm *a, unsigned i, flagstate *fs)
+{
+   const soft_insn *in = &a->insn[i];
+   soft_fn fn = in->fn;
+   unsigned size = in->osize, w = size == 8;
+   bool lm = a->cpu->mode == MODE_LONG64;
+   bool mem = in->mod != 3;
+
+   if (fn == op_nop)
+      return true;
+   if (size == 1) {
+      if (fn == op_alu_acc_imm) {
+         unsigned op = (in->op >> 3) & 7;
+         if (op == 2 || op == 3)
+            return false;
+         op_c(a, 0, 0x0fb6, RAX, GPR(VMM_RAX));
+         mov_imm(a, RCX, in->imm & 0xff);
+         emit_alu8(a, fs, op, GPR(VMM_RAX), false);
+         return true;
+      }
+      if ((fn == op_alu_rm_r || fn == op_alu_r_rm || fn == op_grp1) && !mem) {
+         unsigned op = fn == op_grp1 ? (in->reg & 7) : ((in->op >> 3) & 7);
+         if (op == 2 || op == 3)
+            return false;
+         unsigned dst = fn == op_alu_r_rm ? in->reg : in->rm;
+         op_c(a, 0, 0x0fb6, RAX, byte_reg_off(in, dst));
+         if (fn == op_grp1)
+            mov_imm(a, RCX, in->imm & 0xff);
+         else
+            op_c(a, 0, 0x0fb6, RCX, byte_reg_off(in, fn == op_alu_r_rm ? in->rm : in->reg));
+         emit_alu8(a, fs, op, byte_reg_off(in, dst), false);
+         return true;
+      }
+      if (fn == op_alu_r_rm && mem && lm) {
+         unsigned op = (in->op >> 3) & 7;
+         if (op == 2 || op == 3)
+            return false;
+         jit_slow *s = add_slow(a, i, true);
+         emit_lin(a, i);
+         emit_tlb(a, s, 1, false);
+         op_m(a, 0, 0x0fb6, RCX, RDX, NOREG, 0, 0);
+         op_c(a, 0, 0x0fb6, RAX, byte_reg_off(in, in->reg));
+         emit_alu8(a, fs, op, byte_reg_off(in, in->reg), false);
+         begin_slow_resume(a, s);
+         return true;
+      }
+      if (fn == op_test_rm_r && !mem) {
+         op_c(a, 0, 0x0fb6, RAX, byte_reg_off(in, in->rm));
+         op_c(a, 0, 0x0fb6, RCX, byte_reg_off(in, in->reg));
+         op_r(a, 0, 0x20, RCX, RAX);                           /* and al, cl */
+         emit_cc(a, CC_LOGIC, 1, NOREG, false);
+         fs->live = true;
+         fs->kind = CC_LOGIC;
+         fs->size = 1;
+         return true;
+      }
+      if (fn == op_grp3 && (in->reg & 7) <= 1 && (!mem || lm)) {
+         jit_slow *s = NULL;
+         if (mem) {
+            s = add_slow(a, i, true);
+            emit_lin(a, i);
+            emit_tlb(a, s, 1, false);
+            op_m(a, 0, 0x0fb6, RAX, RDX, NOREG, 0, 0);
+         } else {
+            op_c(a, 0, 0x0fb6, RAX, byte_reg_off(in, in->rm));
+         }
+         mov_imm(a, RCX, in->imm & 0xff);
+         op_r(a, 0, 0x20, RCX, RAX);
+         emit_cc(a, CC_LOGIC, 1, NOREG, false);
+         begin_slow_resume(a, s);
+         fs->live = true;
+         fs->kind = CC_LOGIC;
+         fs->size = 1;
+         return true;
+      }
+      if (fn == op_mov_rm_r && mem && lm) {
+         jit_slow *s = add_slow(a, i, false);
+         emit_lin(a, i);
+         emit_tlb(a, s, 1, true);
+         op_c(a, 0, 0x0fb6, RCX, byte_reg_off(in, in->reg));
+         op_m(a, 0, 0x88, RCX, RDX, NOREG, 0, 0);
+         begin_slow_resume(a, s);
+         fs->live = false;
+         return true;
+      }
+      if (fn == op_mov_r_rm && mem && lm) {
+         jit_slow *s = add_slow(a, i, false);
+         emit_lin(a, i);
+         emit_tlb(a, s, 1, false);
+         op_m(a, 0, 0x0fb6, RCX, RDX, NOREG, 0, 0);
+         op_c(a, 0, 0x88, RCX, byte_reg_off(in, in->reg));
+         begin_slow_resume(a, s);
+         fs->live = false;
+         return true;
+      }
+      return false;
+   }
+   if (size != 4 && size != 8)
+      return false;
+   if (fn == op_grp3 && (in->reg & 7) <= 1 && mem && lm) {
+      jit_slow *s = add_slow(a, i, true);
+      emit_lin(a, i);
+      emit_tlb(a, s, size, false);
+      op_m(a, w, 0x8b, RAX, RDX, NOREG, 0, 0);
+      load_imm_rcx(a, size == 8 ? in->imm : (uint32_t)in->imm);
+      op_r(a, w, 0x21, RCX, RAX);
+      emit_cc(a, CC_LOGIC, size, NOREG, false);
+      begin_slow_resume(a, s);
+      fs->live = true;
+      fs->kind = CC_LOGIC;
+      fs->size = (uint8_t)size;
+      return true;
+   }
+   if ((fn == op_imul_r_rm || fn == op_imul_imm) && !mem) {
+      /* CF = OF = the product does not fit; SF/ZF/AF/PF as they were
+       * (mul_flags, alu.c) */
+      emit_old_flags(a, fs);
+      if (fn == op_imul_r_rm) {
+         op_c(a, w, 0x8b, RAX, GPR(in->reg));
+         op_c(a, w, 0x0faf, RAX, GPR(in->rm));                 /* imul rax, [rm] */
+      } else {
+         load_imm_rcx(a, size == 8 ? in->imm : (uint32_t)in->imm);
+         op_c(a, w, 0x8b, RAX, GPR(in->rm));
+         op_r(a, w, 0x0faf, RAX, RCX);                         /* imul rax, rcx */
+      }
+      op_c(a, 1, 0x89, RAX, GPR(in->reg));
+      b1(a, 0x0f), b1(a, 0x90), b1(a, 0xc1);                   /* seto cl */
+      op_r(a, 0, 0x0fb6, RCX, RCX);
+      op_r(a, 0, 0x69, RCX, RCX), b4(a, FL_CF | FL_OF);
+      op_r(a, 0, 0x81, 4, RDX), b4(a, FL_ARITH & ~(FL_CF | FL_OF));
+      op_r(a, 0, 0x09, RCX, RDX);                              /* or edx, ecx */
+      eager_flags_rdx(a, fs);
+      return true;
+   }
+   if ((fn == op_alu_rm_r || fn == op_alu_r_rm || fn == op_grp1 || fn == op_alu_acc_imm) &&
+       (!mem || fn == op_alu_acc_imm)) {
+      unsigned op = fn == op_grp1 ? (in->reg & 7) : ((in->op >> 3) & 7);
+      if (op != 2 && op != 3)
+         return false;
+      bool adc = op == 2;
+      unsigned dst = fn == op_alu_acc_imm ? VMM_RAX : fn == op_alu_r_rm ? in->reg : in->rm;
+      emit_carry_in(a, fs);
+      b1(a, 0x0f), b1(a, 0x92), b1(a, 0xc2);                   /* setc dl */
+      op_r(a, 0, 0x0fb6, RDX, RDX);                            /* movzx edx, dl */
+      if (fn == op_grp1 || fn == op_alu_acc_imm)
+         load_imm_rcx(a, size == 8 ? in->imm : (uint32_t)in->imm);
+      else
+         op_c(a, w, 0x8b, RCX, GPR(fn == op_alu_r_rm ? in->rm : in->reg));
+      op_c(a, w, 0x8b, RAX, GPR(dst));
+      op_r(a, w, adc ? 0x11 : 0x19, RCX, RAX);                 /* adc/sbb rax, rcx */
+      op_c(a, 1, 0x89, RAX, GPR(dst));
+      emit_cc(a, adc ? CC_ADC : CC_SBB, size, RCX, true);
+      fs->live = true;            /* the host's ADC/SBB flags are exact */
+      fs->kind = KIND_UNKNOWN;
+      return true;
+   }
+   if (fn == op_shift && !mem && (in->op == 0xc1 || in->op == 0xd1) && (in->reg & 7) <= 1) {
+      unsigned cnt = (unsigned)(in->op == 0xd1 ? 1 : in->imm) & (size == 8 ? 63 : 31);
+      unsigned bits = size * 8;
+      bool rol = (in->reg & 7) == 0;
+      if (!cnt)
+         return false;
+      emit_old_flags(a, fs);
+      op_c(a, w, 0x8b, RAX, GPR(in->rm));
+      op_r(a, w, 0xc1, rol ? 0 : 1, RAX), b1(a, cnt);
+      op_c(a, 1, 0x89, RAX, GPR(in->rm));
+      /* ROL: CF = LSB, OF = MSB ^ CF; ROR: CF = MSB, OF = MSB ^ MSB-1 */
+      op_r(a, 1, 0x89, RAX, RCX);
+      if (rol)
+         op_r(a, 0, 0x83, 4, RCX), b1(a, 1);
+      else
+         op_r(a, 1, 0xc1, 5, RCX), b1(a, bits - 1);
+      op_r(a, 1, 0x89, RAX, RSI);
+      op_r(a, 1, 0xc1, 5, RSI), b1(a, rol ? bits - 1 : bits - 2);
+      if (rol) {
+         op_r(a, 0, 0x31, RCX, RSI);                           /* xor esi, ecx */
+      } else {
+         op_r(a, 1, 0x89, RSI, RDI);
+         op_r(a, 0, 0xd1, 5, RDI);                             /* shr edi, 1 */
+         op_r(a, 0, 0x31, RDI, RSI);                           /* xor esi, edi */
+      }
+      op_r(a, 0, 0x83, 4, RSI), b1(a, 1);
+      op_r(a, 0, 0xc1, 4, RSI), b1(a, 11);
+      op_r(a, 0, 0x81, 4, RDX), b4(a, FL_ARITH & ~(FL_CF | FL_OF));
+      op_r(a, 0, 0x09, RCX, RDX);
+      op_r(a, 0, 0x09, RSI, RDX);
+      eager_flags_rdx(a, fs);
+      return true;
+   }
+   return false;
+}
+
 /* Forms the interpreter runs through a generic handler that the
  * translator still does inline: ALU, TEST and MOV with a memory
  * destination (64-bit mode, 32/64-bit, no LOCK), MOVSXD, MOVZX/MOVSX
@@ -708,6 +962,8 @@ static bool emit_generic_form(jit_asm *a, unsigned i, flagstate *fs)
       op_c(a, 1, 0x89, RAX, GPR(in->reg));
       return true;                /* flags untouched */
    }
+   if (emit_generic_form2(a, i, fs))
+      return true;
    if (fn == op_setcc && !mem) {
       unsigned cc = in->op & 0xf;
       if (make_live(a, fs)) {

@@ -867,7 +867,15 @@ static bool gen_flags(diff_case *c, unsigned i)
    }
    /* sometimes a load between them: the translator's TLB lookup changes
     * the host flags, so the consumer then needs the guest's rebuilt */
-   if (rnd(2)) {
+   unsigned between = rnd(4);
+   if (between == 3) {
+      /* or a multi-byte NOP (the translator emits nothing for it) */
+      static const uint8_t nops[3][5] = { { 0x90 }, { 0x66, 0x90 }, { 0x0f, 0x1f, 0x44, 0x00, 0x00 } };
+      static const unsigned nlen[3] = { 1, 2, 5 };
+      unsigned k = rnd(3);
+      for (unsigned j = 0; j < nlen[k]; j++)
+         b1(nops[k][j]);
+   } else if (between >= 1) {
       unsigned avoid = 1u << a | 1u << b | 1u << 4, dst;
       memop m;
       choose_mem(&m, rnd(0x100), avoid);
