@@ -237,24 +237,54 @@ void soft_phys_write(soft_cpu *cpu, uint64_t pa, unsigned size, uint64_t val)
 
 /* ---- TLB maintenance ---------------------------------------------------- */
 
-void soft_tlb_flush(soft_cpu *cpu, bool include_global)
+static void large_add(soft_cpu *cpu, uint64_t lin, uint64_t lmask)
 {
-   unsigned large = 0;
-   cpu->stop_block = 1;      /* the next instruction's page may map elsewhere */
-   cpu->tlb_gen++;
+   uint64_t base = lin & lmask;
+   for (unsigned k = 0; k < cpu->tlb_large; k++)
+      if (cpu->tlb_large_base[k] == base && cpu->tlb_large_mask[k] == lmask)
+         return;
+   if (cpu->tlb_large == SOFT_TLB_LARGE_MAX) {
+      cpu->tlb_large_all = true;
+      return;
+   }
+   cpu->tlb_large_base[cpu->tlb_large] = base;
+   cpu->tlb_large_mask[cpu->tlb_large] = lmask;
+   cpu->tlb_large++;
+}
+
+static inline uint64_t entry_tag(const soft_tlbe *e)
+{
+   return e->tag_r != TLB_INVALID ? e->tag_r : e->tag_w != TLB_INVALID ? e->tag_w : e->tag_x;
+}
+
+/* Drops the entries 'drop' says, and collects the large pages of those
+ * that stay. */
+static void tlb_scan(soft_cpu *cpu, bool include_global, bool page_only, uint64_t lin)
+{
+   cpu->tlb_large = 0;
+   cpu->tlb_large_all = false;
    for (unsigned m = 0; m < 2; m++) {
       for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
          soft_tlbe *e = &cpu->tlb[m][i];
-         if (include_global || !e->global) {
+         uint64_t tag = entry_tag(e);
+         bool drop = page_only ? tag != TLB_INVALID && ((tag ^ lin) & e->lmask) == 0
+                               : include_global || !e->global;
+         if (drop) {
             e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
             e->global = 0;
             e->large = 0;
-         } else if (e->large) {
-            large++;
+         } else if (e->large && tag != TLB_INVALID) {
+            large_add(cpu, tag, e->lmask);
          }
       }
    }
-   cpu->tlb_large = large;
+}
+
+void soft_tlb_flush(soft_cpu *cpu, bool include_global)
+{
+   cpu->stop_block = 1;      /* the next instruction's page may map elsewhere */
+   cpu->tlb_gen++;
+   tlb_scan(cpu, include_global, false, 0);
 }
 
 void soft_tlb_flush_page(soft_cpu *cpu, uint64_t lin)
@@ -262,17 +292,12 @@ void soft_tlb_flush_page(soft_cpu *cpu, uint64_t lin)
    lin &= ~0xfffull;
    cpu->stop_block = 1;
    cpu->tlb_gen++;
-   if (cpu->tlb_large) {
+   bool in_large = cpu->tlb_large_all;
+   for (unsigned k = 0; k < cpu->tlb_large && !in_large; k++)
+      in_large = ((lin ^ cpu->tlb_large_base[k]) & cpu->tlb_large_mask[k]) == 0;
+   if (in_large) {
       /* A large page is cached as 4K pieces: drop every piece of it. */
-      for (unsigned m = 0; m < 2; m++) {
-         for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
-            soft_tlbe *e = &cpu->tlb[m][i];
-            uint64_t tag = e->tag_r != TLB_INVALID ? e->tag_r
-                         : e->tag_w != TLB_INVALID ? e->tag_w : e->tag_x;
-            if (tag != TLB_INVALID && ((tag ^ lin) & e->lmask) == 0)
-               e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
-         }
-      }
+      tlb_scan(cpu, false, true, lin);
       return;
    }
    for (unsigned m = 0; m < 2; m++) {
@@ -499,7 +524,7 @@ uint8_t *soft_translate(soft_cpu *cpu, uint64_t lin, unsigned acc, uint64_t *pa_
    e->pgen = pgen;
    if (r.lmask != ~0xfffull) {
       e->large = 1;
-      cpu->tlb_large++;
+      large_add(cpu, page, r.lmask);
    } else {
       e->large = 0;
    }

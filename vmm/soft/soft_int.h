@@ -282,7 +282,13 @@ struct soft_cpu {
    bool vendor_intel;
 
    soft_tlbe tlb[2][SOFT_TLB_SIZE];
-   unsigned tlb_large;       /* large-page entries present: INVLPG scans */
+   /* The large pages (2M/4M/1G, cached as 4K pieces) the TLB may hold
+    * pieces of: INVLPG inside one drops every piece (a scan), elsewhere
+    * one slot. tlb_large_all: more than fit here, always scan. */
+#define SOFT_TLB_LARGE_MAX 8
+   uint64_t tlb_large_base[SOFT_TLB_LARGE_MAX], tlb_large_mask[SOFT_TLB_LARGE_MAX];
+   unsigned tlb_large;
+   bool tlb_large_all;
 
    /* decoded-block cache (block.c) */
    struct soft_bcache *bc;

@@ -99,8 +99,8 @@ static uint64_t bulk_stos(soft_cpu *cpu, const soft_insn *in, unsigned size, uin
       uint8_t *hd = tlb_host(cpu, dlin, true);
       if (!hd)
          break;
-      if (size == 1) {
-         memset(hd, (int)v, (size_t)n);
+      if (size == 1 || v == (v & 0xff) * (sz_mask(size) / 0xff)) {
+         memset(hd, (int)(v & 0xff), (size_t)(n * size));   /* a byte pattern: 0 mostly */
       } else {
          for (uint64_t i = 0; i < n; i++)
             host_st(hd + i * size, size, v);
@@ -123,9 +123,15 @@ void op_movs(soft_cpu *cpu, const soft_insn *in)
    unsigned size = in->osize;
    uint64_t d = step(cpu, size);
    unsigned budget = REP_BUDGET;
-   if (bulk_ok(cpu, in))
-      bulk_movs(cpu, in, size, &budget);
-   for (unsigned n = 0; n < budget; n++) {
+   bool bulk = bulk_ok(cpu, in);
+   while (budget) {
+      /* bulk where it can, an element where it cannot (a page's first
+       * element fills the TLB; then bulk again) */
+      if (bulk)
+         bulk_movs(cpu, in, size, &budget);
+      if (!budget)
+         break;
+      budget--;
       if (rep_done(cpu, in))
          return;
       uint64_t v = seg_read(cpu, in->seg, cpu->gpr[VMM_RSI] & amask(in), size);
@@ -146,9 +152,13 @@ void op_stos(soft_cpu *cpu, const soft_insn *in)
    uint64_t d = step(cpu, size);
    uint64_t v = cpu->gpr[VMM_RAX] & sz_mask(size);
    unsigned budget = REP_BUDGET;
-   if (bulk_ok(cpu, in))
-      bulk_stos(cpu, in, size, v, &budget);
-   for (unsigned n = 0; n < budget; n++) {
+   bool bulk = bulk_ok(cpu, in);
+   while (budget) {
+      if (bulk)
+         bulk_stos(cpu, in, size, v, &budget);   /* as in op_movs */
+      if (!budget)
+         break;
+      budget--;
       if (rep_done(cpu, in))
          return;
       seg_write(cpu, VMM_ES, cpu->gpr[VMM_RDI] & amask(in), size, v);

@@ -192,6 +192,54 @@ static void test_global_and_invlpg(void)
    CHECK_EQ(reg(0), 0x2222);
 }
 
+static uint64_t pde_addr(uint64_t lin)
+{
+   uint64_t pml4e = shim_rd64(S, CR3 + ((lin >> 39) & 511) * 8) & 0xffffffffff000ull;
+   uint64_t pdpte = shim_rd64(S, pml4e + ((lin >> 30) & 511) * 8) & 0xffffffffff000ull;
+   return pdpte + ((lin >> 21) & 511) * 8;
+}
+
+static uint64_t load_at(uint64_t lin)
+{
+   set_reg(3, lin);
+   run(LOAD, sizeof(LOAD), 1);
+   return reg(0);
+}
+
+/* INVLPG inside a 2M page drops every 4K piece of it the TLB holds, with
+ * one large page cached and with more than the TLB keeps track of. */
+static void test_invlpg_large(void)
+{
+   const uint64_t L = 0x40000000ull;
+   for (unsigned many = 0; many < 2; many++) {
+      setup64(0, PTE_P | PTE_W);
+      unsigned n = many ? 12 : 1;
+      for (unsigned k = 0; k < n; k++) {
+         shim_map4(S, CR3, L + k * 0x200000ull, 0, PTE_P | PTE_W);   /* the tables */
+         shim_wr64(S, pde_addr(L + k * 0x200000ull), 0x200000 | PTE_P | PTE_W | PTE_PS);
+      }
+      shim_wr64(S, 0x203000, 0x1111);
+      shim_wr64(S, 0x205000, 0x2222);
+      shim_wr64(S, 0x403000, 0xaaaa);
+      shim_wr64(S, 0x405000, 0xbbbb);
+      static const uint8_t reload[] = { 0x0f, 0x20, 0xd9, 0x0f, 0x22, 0xd9 };
+      run(reload, sizeof(reload), 2);
+      CHECK_EQ(load_at(L + 0x5000), 0x2222);
+      for (unsigned k = 0; k < n; k++)
+         CHECK_EQ(load_at(L + k * 0x200000ull + 0x3000), 0x1111);
+      /* region 0 now maps 0x400000: INVLPG of one piece drops the other */
+      shim_wr64(S, pde_addr(L), 0x400000 | PTE_P | PTE_W | PTE_PS);
+      set_reg(3, L + 0x3000);
+      static const uint8_t inv[] = { 0x0f, 0x01, 0x3b, 0x48, 0x8b, 0x03 };
+      run(inv, sizeof(inv), 2);
+      CHECK_EQ(reg(0), 0xaaaa);
+      CHECK_EQ(load_at(L + 0x5000), 0xbbbb);
+      /* an INVLPG outside every large page leaves their pieces */
+      if (n > 1)
+         CHECK_EQ(load_at(L + 0x200000ull + 0x3000), 0x1111);
+   }
+}
+
 static void test_legacy_paging(void)
 {
    /* 32-bit paging: PD at 0x1000, PT at 0x2000, plus a 4M page */
@@ -273,6 +321,7 @@ int main(void)
    test_ad_bits();
    test_pf_codes();
    test_global_and_invlpg();
+   test_invlpg_large();
    test_legacy_paging();
    test_mmio();
    shim_free(S);
