@@ -237,19 +237,21 @@ void soft_phys_write(soft_cpu *cpu, uint64_t pa, unsigned size, uint64_t val)
 
 /* ---- TLB maintenance ---------------------------------------------------- */
 
-static void large_add(soft_cpu *cpu, uint64_t lin, uint64_t lmask)
+static inline unsigned large_bit(uint64_t lin, uint64_t lmask)
 {
-   uint64_t base = lin & lmask;
-   for (unsigned k = 0; k < cpu->tlb_large; k++)
-      if (cpu->tlb_large_base[k] == base && cpu->tlb_large_mask[k] == lmask)
-         return;
-   if (cpu->tlb_large == SOFT_TLB_LARGE_MAX) {
-      cpu->tlb_large_all = true;
-      return;
-   }
-   cpu->tlb_large_base[cpu->tlb_large] = base;
-   cpu->tlb_large_mask[cpu->tlb_large] = lmask;
-   cpu->tlb_large++;
+   return (unsigned)((((lin & lmask) ^ ~lmask) * 0x9e3779b97f4a7c15ull) >> 56);
+}
+
+static inline void large_add(soft_cpu *cpu, uint64_t lin, uint64_t lmask)
+{
+   unsigned b = large_bit(lin, lmask);
+   cpu->tlb_large[b >> 6] |= 1ull << (b & 63);
+}
+
+static inline bool large_may_hold(const soft_cpu *cpu, uint64_t lin, uint64_t lmask)
+{
+   unsigned b = large_bit(lin, lmask);
+   return (cpu->tlb_large[b >> 6] >> (b & 63)) & 1;
 }
 
 static inline uint64_t entry_tag(const soft_tlbe *e)
@@ -261,8 +263,7 @@ static inline uint64_t entry_tag(const soft_tlbe *e)
  * that stay. */
 static void tlb_scan(soft_cpu *cpu, bool include_global, bool page_only, uint64_t lin)
 {
-   cpu->tlb_large = 0;
-   cpu->tlb_large_all = false;
+   memset(cpu->tlb_large, 0, sizeof(cpu->tlb_large));
    for (unsigned m = 0; m < 2; m++) {
       for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
          soft_tlbe *e = &cpu->tlb[m][i];
@@ -292,10 +293,8 @@ void soft_tlb_flush_page(soft_cpu *cpu, uint64_t lin)
    lin &= ~0xfffull;
    cpu->stop_block = 1;
    cpu->tlb_gen++;
-   bool in_large = cpu->tlb_large_all;
-   for (unsigned k = 0; k < cpu->tlb_large && !in_large; k++)
-      in_large = ((lin ^ cpu->tlb_large_base[k]) & cpu->tlb_large_mask[k]) == 0;
-   if (in_large) {
+   if (large_may_hold(cpu, lin, ~0x1fffffull) || large_may_hold(cpu, lin, ~0x3fffffull) ||
+       large_may_hold(cpu, lin, ~0x3fffffffull)) {
       /* A large page is cached as 4K pieces: drop every piece of it. */
       tlb_scan(cpu, false, true, lin);
       return;

@@ -283,12 +283,9 @@ struct soft_cpu {
 
    soft_tlbe tlb[2][SOFT_TLB_SIZE];
    /* The large pages (2M/4M/1G, cached as 4K pieces) the TLB may hold
-    * pieces of: INVLPG inside one drops every piece (a scan), elsewhere
-    * one slot. tlb_large_all: more than fit here, always scan. */
-#define SOFT_TLB_LARGE_MAX 8
-   uint64_t tlb_large_base[SOFT_TLB_LARGE_MAX], tlb_large_mask[SOFT_TLB_LARGE_MAX];
-   unsigned tlb_large;
-   bool tlb_large_all;
+    * pieces of, as a 256-bit filter of (base, size): INVLPG inside one
+    * drops every piece (a scan), elsewhere one slot. */
+   uint64_t tlb_large[4];
 
    /* decoded-block cache (block.c) */
    struct soft_bcache *bc;
