@@ -547,10 +547,13 @@ static void load_imm_rcx(jit_asm *a, uint64_t v)
 
 /* Host flags: whether they equal the guest's arithmetic flags right now;
  * and what the lazy flags in soft_cpu hold, when an inline op of this
- * block stored them (KIND_UNKNOWN as after a handler). */
+ * block stored them (KIND_UNKNOWN as after a handler). sse_ok: this
+ * block already checked that SSE may run (CR0.EM/TS, CR4.OSFXSR; only
+ * instructions that end blocks change them). */
 typedef struct flagstate {
    bool live;
    uint8_t kind, size;
+   bool sse_ok;
 } flagstate;
 #define KIND_UNKNOWN 0xff
 
@@ -867,6 +870,183 @@ static bool emit_generic_form2(jit_asm *a, unsigned i, flagstate *fs)
    return false;
 }
 
+/* SSE2 integer ops "op xmm, xmm/m128" (66 0F xx): the same opcode on the
+ * host, no MXCSR involvement, no exceptions but the memory operand's. */
+static bool sse_int_binary(unsigned op)
+{
+   unsigned b = op & 0xff;
+   if ((op & 0xf00) != 0x100)
+      return false;
+   return (b >= 0x60 && b <= 0x6d) || (b >= 0x74 && b <= 0x76) || (b >= 0xd1 && b <= 0xd5) ||
+          (b >= 0xd8 && b <= 0xdf) || (b >= 0xe0 && b <= 0xe5) || (b >= 0xe8 && b <= 0xef) ||
+          (b >= 0xf1 && b <= 0xf6) || (b >= 0xf8 && b <= 0xfe);
+}
+
+static int32_t xmm_off(jit_asm *a, unsigned i)
+{
+   return (int32_t)(soft_xmm(a->cpu, i) - (uint8_t *)a->cpu);
+}
+
+/* movdqu xmmN, [base+disp] / movdqu [base+disp], xmmN */
+static void movdqu_ld(jit_asm *a, int x, int base, int32_t disp)
+{
+   b1(a, 0xf3);
+   op_m(a, 0, 0x0f6f, x, base, NOREG, 0, disp);
+}
+
+static void movdqu_st(jit_asm *a, int x, int base, int32_t disp)
+{
+   b1(a, 0xf3);
+   op_m(a, 0, 0x0f7f, x, base, NOREG, 0, disp);
+}
+
+/* SSE may run, else the handler (which raises #UD or #NM) */
+static void emit_sse_check(jit_asm *a, flagstate *fs, jit_slow *s)
+{
+   if (fs->sse_ok)
+      return;
+   op_c(a, 0, 0xf6, 0, OFF(cr0)), b1(a, CR0_EM | CR0_TS);      /* test byte [cr0], EM|TS */
+   slow_fix(a, s, jcc_fwd(a, CC_NE));
+   op_c(a, 0, 0xf6, 0, OFF(cr4) + 1), b1(a, CR4_OSFXSR >> 8);  /* test byte, OSFXSR */
+   slow_fix(a, s, jcc_fwd(a, CC_E));
+   fs->live = false;
+   fs->sse_ok = true;
+}
+
+/* rdx = host address of the 16-byte memory operand (aligned if asked) */
+static void emit_sse_mem(jit_asm *a, unsigned i, jit_slow *s, bool write, bool aligned)
+{
+   emit_lin(a, i);
+   if (aligned) {
+      b1(a, 0xa8), b1(a, 15);                                  /* test al, 15 */
+      slow_fix(a, s, jcc_fwd(a, CC_NE));
+   }
+   emit_tlb(a, s, 16, write);
+}
+
+/* The SSE2 integer forms strlen/memchr-style code lives on, and MOVD/MOVQ,
+ * MOVDQA/MOVDQU, PSHUFD, PMOVMSKB, PCMPISTRI. 64-bit mode for memory. */
+static bool emit_sse_form(jit_asm *a, unsigned i, flagstate *fs)
+{
+   const soft_insn *in = &a->insn[i];
+   bool lm = a->cpu->mode == MODE_LONG64;
+   bool mem = in->mod != 3;
+   unsigned op = in->op;
+
+   if (in->fn != op_sse || in->lock || (mem && !lm))
+      return false;
+   bool p66 = in->opsz_pfx && !in->rep, pf3 = in->rep == 0xf3 && !in->opsz_pfx;
+   bool rexw = (in->rex & 8) != 0;
+   jit_slow *s;
+
+   if (p66 && (sse_int_binary(op) || op == 0x170)) {
+      s = add_slow(a, i, false);
+      emit_sse_check(a, fs, s);
+      if (mem) {
+         emit_sse_mem(a, i, s, false, true);
+         movdqu_ld(a, 1, RDX, 0);
+      } else {
+         movdqu_ld(a, 1, RBX, xmm_off(a, in->rm));
+      }
+      movdqu_ld(a, 0, RBX, xmm_off(a, in->reg));
+      b1(a, 0x66);
+      op_r(a, 0, op == 0x170 ? 0x0f70 : (0x0f00 | (op & 0xff)), 0, 1);   /* op xmm0, xmm1 */
+      if (op == 0x170)
+         b1(a, (unsigned)in->imm & 0xff);
+      movdqu_st(a, 0, RBX, xmm_off(a, in->reg));
+      begin_slow_resume(a, s);
+      fs->live = false;
+      return true;
+   }
+   if ((p66 || pf3) && (op == 0x16f || op == 0x17f)) {
+      /* MOVDQA (aligned) / MOVDQU */
+      s = add_slow(a, i, false);
+      emit_sse_check(a, fs, s);
+      bool load = op == 0x16f;
+      if (mem)
+         emit_sse_mem(a, i, s, !load, p66);
+      if (load) {
+         if (mem)
+            movdqu_ld(a, 0, RDX, 0);
+         else
+            movdqu_ld(a, 0, RBX, xmm_off(a, in->rm));
+         movdqu_st(a, 0, RBX, xmm_off(a, in->reg));
+      } else {
+         movdqu_ld(a, 0, RBX, xmm_off(a, in->reg));
+         if (mem)
+            movdqu_st(a, 0, RDX, 0);
+         else
+            movdqu_st(a, 0, RBX, xmm_off(a, in->rm));
+      }
+      begin_slow_resume(a, s);
+      fs->live = false;
+      return true;
+   }
+   if (p66 && op == 0x1d7 && !mem) {
+      /* PMOVMSKB r32, xmm */
+      s = add_slow(a, i, false);
+      emit_sse_check(a, fs, s);
+      movdqu_ld(a, 1, RBX, xmm_off(a, in->rm));
+      b1(a, 0x66), b1(a, 0x0f), b1(a, 0xd7), b1(a, 0xc1);      /* pmovmskb eax, xmm1 */
+      op_c(a, 1, 0x89, RAX, GPR(in->reg));
+      begin_slow_resume(a, s);
+      fs->live = false;
+      return true;
+   }
+   if (p66 && (op == 0x16e || op == 0x17e)) {
+      /* MOVD/MOVQ xmm, r/m32/64 and r/m32/64, xmm */
+      unsigned sz = rexw ? 8 : 4;
+      s = add_slow(a, i, false);
+      emit_sse_check(a, fs, s);
+      if (op == 0x16e) {
+         if (mem) {
+            emit_lin(a, i);
+            emit_tlb(a, s, sz, false);
+            op_m(a, rexw, 0x8b, RAX, RDX, NOREG, 0, 0);
+         } else {
+            op_c(a, rexw, 0x8b, RAX, GPR(in->rm));
+         }
+         op_c(a, 1, 0x89, RAX, xmm_off(a, in->reg));           /* low 64 (zero-extended) */
+         op_c(a, 1, 0xc7, 0, xmm_off(a, in->reg) + 8), b4(a, 0);
+      } else {
+         op_c(a, rexw, 0x8b, RAX, xmm_off(a, in->reg));
+         if (mem) {
+            op_r(a, 1, 0x89, RAX, RSI);                        /* keep the value */
+            emit_lin(a, i);
+            emit_tlb(a, s, sz, true);
+            op_m(a, rexw, 0x89, RSI, RDX, NOREG, 0, 0);
+         } else {
+            op_c(a, 1, 0x89, RAX, GPR(in->rm));
+         }
+      }
+      begin_slow_resume(a, s);
+      fs->live = false;
+      return true;
+   }
+   if (p66 && op == 0x363) {
+      /* PCMPISTRI xmm, xmm/m128, imm8: ECX and the flags from the host's */
+      s = add_slow(a, i, false);
+      emit_sse_check(a, fs, s);
+      if (mem) {
+         emit_sse_mem(a, i, s, false, false);
+         movdqu_ld(a, 1, RDX, 0);
+      } else {
+         movdqu_ld(a, 1, RBX, xmm_off(a, in->rm));
+      }
+      movdqu_ld(a, 0, RBX, xmm_off(a, in->reg));
+      b1(a, 0x66), b1(a, 0x0f), b1(a, 0x3a), b1(a, 0x63), b1(a, 0xc1);
+      b1(a, (unsigned)in->imm & 0xff);
+      op_c(a, 1, 0x89, RCX, GPR(VMM_RCX));
+      b1(a, 0x9c);                                             /* pushfq */
+      b1(a, 0x5a);                                             /* pop rdx */
+      op_r(a, 0, 0x81, 4, RDX), b4(a, FL_ARITH);
+      eager_flags_rdx(a, fs);
+      begin_slow_resume(a, s);
+      return true;
+   }
+   return false;
+}
+
 /* Forms the interpreter runs through a generic handler that the
  * translator still does inline: ALU, TEST and MOV with a memory
  * destination (64-bit mode, 32/64-bit, no LOCK), MOVSXD, MOVZX/MOVSX
@@ -962,7 +1142,7 @@ static bool emit_generic_form(jit_asm *a, unsigned i, flagstate *fs)
       op_c(a, 1, 0x89, RAX, GPR(in->reg));
       return true;                /* flags untouched */
    }
-   if (emit_generic_form2(a, i, fs))
+   if (emit_generic_form2(a, i, fs) || emit_sse_form(a, i, fs))
       return true;
    if (fn == op_setcc && !mem) {
       unsigned cc = in->op & 0xf;
@@ -1491,7 +1671,7 @@ bool soft_jit_compile(soft_cpu *cpu, const soft_insn *insn, unsigned n, uint64_t
    a.j = j;
 
    emit_prologue(&a);
-   flagstate fs = { false, KIND_UNKNOWN, 0 };
+   flagstate fs = { false, KIND_UNKNOWN, 0, false };
    for (unsigned i = 0; i < n && !a.full; i++)
       emit_insn(&a, i, &fs);
    emit_epilogue(&a);
