@@ -688,6 +688,84 @@ static bool emit_generic_form2(jit_asm *a, unsigned i, flagstate *fs)
 
    if (fn == op_nop)
       return true;
+   if (fn == op_test_acc_imm && size == 1) {
+      op_c(a, 0, 0x0fb6, RAX, GPR(VMM_RAX));
+      mov_imm(a, RCX, in->imm & 0xff);
+      op_r(a, 0, 0x20, RCX, RAX);                              /* and al, cl */
+      emit_cc(a, CC_LOGIC, 1, NOREG, false);
+      fs->live = true;
+      fs->kind = CC_LOGIC;
+      fs->size = 1;
+      return true;
+   }
+   if (fn == op_grp45 && lm && size == 8 && ((in->reg & 7) == 2 || (in->reg & 7) == 4)) {
+      /* CALL/JMP r/m64: the target, canonical, (the return address
+       * pushed), on through the jump cache */
+      bool call = (in->reg & 7) == 2;
+      jit_slow *s = add_slow(a, i, false);
+      if (mem) {
+         emit_lin(a, i);
+         emit_tlb(a, s, 8, false);
+         op_m(a, 1, 0x8b, RSI, RDX, NOREG, 0, 0);
+      } else {
+         op_c(a, 1, 0x8b, RSI, GPR(in->rm));
+      }
+      op_r(a, 1, 0x89, RSI, RDX);
+      op_r(a, 1, 0xc1, 4, RDX), b1(a, 16);
+      op_r(a, 1, 0xc1, 7, RDX), b1(a, 16);
+      op_r(a, 1, 0x39, RSI, RDX);
+      slow_fix(a, s, jcc_fwd(a, CC_NE));
+      if (call) {
+         op_c(a, 1, 0x8b, RAX, GPR(VMM_RSP));
+         op_m(a, 1, 0x8d, RAX, RAX, NOREG, 0, -8);
+         emit_tlb(a, s, 8, true);
+         mov_imm(a, RCX, a->rips[i + 1]);
+         op_m(a, 1, 0x89, RCX, RDX, NOREG, 0, 0);
+         op_c(a, 1, 0x89, RAX, GPR(VMM_RSP));
+      }
+      op_r(a, 1, 0x89, RSI, RCX);
+      add_exit(a, jmp_fwd(a), EX_RCX, i + 1, 0);
+      fs->live = false;
+      return true;
+   }
+   if (fn == op_grp45 && lm && mem && (size == 4 || size == 8) && (in->reg & 7) <= 1) {
+      /* INC/DEC [mem]: CF kept */
+      jit_slow *s = add_slow(a, i, true);
+      emit_carry_in(a, fs);
+      b1(a, 0x0f), b1(a, 0x92), b1(a, 0xc2);                   /* setc dl */
+      op_r(a, 0, 0x0fb6, RSI, RDX);                            /* movzx esi, dl */
+      emit_lin(a, i);
+      emit_tlb(a, s, size, true);
+      op_m(a, w, 0x8b, RAX, RDX, NOREG, 0, 0);
+      op_r(a, 0, 0x0fba, 4, RSI), b1(a, 0);                    /* bt esi, 0 */
+      op_r(a, w, 0xff, in->reg & 7, RAX);                      /* inc/dec rax */
+      op_m(a, w, 0x89, RAX, RDX, NOREG, 0, 0);
+      op_c(a, 0, 0xc7, 0, OFF(cc_op)), b4(a, CCOP((in->reg & 7) ? CC_DEC : CC_INC, sz_log(size)));
+      op_c(a, 1, 0x89, RAX, OFF(cc_dst));
+      op_c(a, 1, 0xc7, 0, OFF(cc_src)), b4(a, 0);
+      op_c(a, 1, 0x89, RSI, OFF(cc_src2));
+      begin_slow_resume(a, s);
+      fs->live = true;
+      fs->kind = KIND_UNKNOWN;
+      return true;
+   }
+   if (fn == op_grp3 && !mem && (size == 4 || size == 8) && ((in->reg & 7) == 2 || (in->reg & 7) == 3)) {
+      if ((in->reg & 7) == 2) {
+         op_c(a, w, 0x8b, RAX, GPR(in->rm));
+         op_r(a, w, 0xf7, 2, RAX);                             /* not rax: no flags */
+         op_c(a, 1, 0x89, RAX, GPR(in->rm));
+         return true;
+      }
+      op_c(a, w, 0x8b, RCX, GPR(in->rm));
+      op_r(a, 0, 0x31, RAX, RAX);                              /* xor eax, eax */
+      op_r(a, w, 0x29, RCX, RAX);                              /* sub rax, rcx: NEG's flags */
+      op_c(a, 1, 0x89, RAX, GPR(in->rm));
+      emit_cc(a, CC_SUB, size, RCX, false);
+      fs->live = true;
+      fs->kind = CC_SUB;
+      fs->size = (uint8_t)size;
+      return true;
+   }
    if (size == 1) {
       if (fn == op_alu_acc_imm) {
          unsigned op = (in->op >> 3) & 7;
