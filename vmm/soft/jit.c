@@ -616,6 +616,15 @@ static int32_t byte_reg_off(const soft_insn *in, unsigned r)
    return GPR(r);
 }
 
+/* After an inline op that left the guest's flags in the host's and the
+ * lazy flags of this kind and size in soft_cpu. */
+static void flags_from(flagstate *fs, unsigned kind, unsigned size)
+{
+   fs->live = true;
+   fs->kind = (uint8_t)kind;
+   fs->size = (uint8_t)size;
+}
+
 /* rdx = the guest's arithmetic flags before this instruction, exactly
  * (for the instructions that leave some of them as they were). */
 static void emit_old_flags(jit_asm *a, flagstate *fs)
@@ -671,9 +680,7 @@ static void emit_alu8(jit_asm *a, flagstate *fs, unsigned op, int32_t dst_off, b
          op_c(a, 0, 0x88, RAX, dst_off);
    }
    emit_cc(a, alu_kind(op), 1, RCX, false);
-   fs->live = true;
-   fs->kind = (uint8_t)alu_kind(op);
-   fs->size = 1;
+   flags_from(fs, alu_kind(op), 1);
 }
 
 /* More generic-handler forms: byte ALU/TEST/CMP/MOV, IMUL, ADC/SBB,
@@ -693,9 +700,7 @@ static bool emit_generic_form2(jit_asm *a, unsigned i, flagstate *fs)
       mov_imm(a, RCX, in->imm & 0xff);
       op_r(a, 0, 0x20, RCX, RAX);                              /* and al, cl */
       emit_cc(a, CC_LOGIC, 1, NOREG, false);
-      fs->live = true;
-      fs->kind = CC_LOGIC;
-      fs->size = 1;
+      flags_from(fs, CC_LOGIC, 1);
       return true;
    }
    if (fn == op_grp45 && lm && size == 8 && ((in->reg & 7) == 2 || (in->reg & 7) == 4)) {
@@ -761,9 +766,7 @@ static bool emit_generic_form2(jit_asm *a, unsigned i, flagstate *fs)
       op_r(a, w, 0x29, RCX, RAX);                              /* sub rax, rcx: NEG's flags */
       op_c(a, 1, 0x89, RAX, GPR(in->rm));
       emit_cc(a, CC_SUB, size, RCX, false);
-      fs->live = true;
-      fs->kind = CC_SUB;
-      fs->size = (uint8_t)size;
+      flags_from(fs, CC_SUB, size);
       return true;
    }
    if (size == 1) {
@@ -807,9 +810,7 @@ static bool emit_generic_form2(jit_asm *a, unsigned i, flagstate *fs)
          op_c(a, 0, 0x0fb6, RCX, byte_reg_off(in, in->reg));
          op_r(a, 0, 0x20, RCX, RAX);                           /* and al, cl */
          emit_cc(a, CC_LOGIC, 1, NOREG, false);
-         fs->live = true;
-         fs->kind = CC_LOGIC;
-         fs->size = 1;
+         flags_from(fs, CC_LOGIC, 1);
          return true;
       }
       if (fn == op_grp3 && (in->reg & 7) <= 1 && (!mem || lm)) {
@@ -826,9 +827,7 @@ static bool emit_generic_form2(jit_asm *a, unsigned i, flagstate *fs)
          op_r(a, 0, 0x20, RCX, RAX);
          emit_cc(a, CC_LOGIC, 1, NOREG, false);
          begin_slow_resume(a, s);
-         fs->live = true;
-         fs->kind = CC_LOGIC;
-         fs->size = 1;
+         flags_from(fs, CC_LOGIC, 1);
          return true;
       }
       if (fn == op_mov_rm_r && mem && lm) {
@@ -864,9 +863,7 @@ static bool emit_generic_form2(jit_asm *a, unsigned i, flagstate *fs)
       op_r(a, w, 0x21, RCX, RAX);
       emit_cc(a, CC_LOGIC, size, NOREG, false);
       begin_slow_resume(a, s);
-      fs->live = true;
-      fs->kind = CC_LOGIC;
-      fs->size = (uint8_t)size;
+      flags_from(fs, CC_LOGIC, size);
       return true;
    }
    if ((fn == op_imul_r_rm || fn == op_imul_imm) && !mem) {
@@ -1002,6 +999,21 @@ static void emit_sse_mem(jit_asm *a, unsigned i, jit_slow *s, bool write, bool a
    emit_tlb(a, s, 16, write);
 }
 
+/* xmm0 = the guest's reg operand, xmm1 = its r/m operand (register or
+ * memory: 16 bytes, aligned if asked), after the SSE check. */
+static void emit_sse_operands(jit_asm *a, unsigned i, flagstate *fs, jit_slow *s, bool aligned)
+{
+   const soft_insn *in = &a->insn[i];
+   emit_sse_check(a, fs, s);
+   if (in->mod != 3) {
+      emit_sse_mem(a, i, s, false, aligned);
+      movdqu_ld(a, 1, RDX, 0);
+   } else {
+      movdqu_ld(a, 1, RBX, xmm_off(a, in->rm));
+   }
+   movdqu_ld(a, 0, RBX, xmm_off(a, in->reg));
+}
+
 /* The SSE2 integer forms strlen/memchr-style code lives on, and MOVD/MOVQ,
  * MOVDQA/MOVDQU, PSHUFD, PMOVMSKB, PCMPISTRI. 64-bit mode for memory. */
 static bool emit_sse_form(jit_asm *a, unsigned i, flagstate *fs)
@@ -1019,14 +1031,7 @@ static bool emit_sse_form(jit_asm *a, unsigned i, flagstate *fs)
 
    if (p66 && (sse_int_binary(op) || op == 0x170)) {
       s = add_slow(a, i, false);
-      emit_sse_check(a, fs, s);
-      if (mem) {
-         emit_sse_mem(a, i, s, false, true);
-         movdqu_ld(a, 1, RDX, 0);
-      } else {
-         movdqu_ld(a, 1, RBX, xmm_off(a, in->rm));
-      }
-      movdqu_ld(a, 0, RBX, xmm_off(a, in->reg));
+      emit_sse_operands(a, i, fs, s, true);
       b1(a, 0x66);
       op_r(a, 0, op == 0x170 ? 0x0f70 : (0x0f00 | (op & 0xff)), 0, 1);   /* op xmm0, xmm1 */
       if (op == 0x170)
@@ -1104,14 +1109,7 @@ static bool emit_sse_form(jit_asm *a, unsigned i, flagstate *fs)
    if (p66 && op == 0x363) {
       /* PCMPISTRI xmm, xmm/m128, imm8: ECX and the flags from the host's */
       s = add_slow(a, i, false);
-      emit_sse_check(a, fs, s);
-      if (mem) {
-         emit_sse_mem(a, i, s, false, false);
-         movdqu_ld(a, 1, RDX, 0);
-      } else {
-         movdqu_ld(a, 1, RBX, xmm_off(a, in->rm));
-      }
-      movdqu_ld(a, 0, RBX, xmm_off(a, in->reg));
+      emit_sse_operands(a, i, fs, s, false);
       b1(a, 0x66), b1(a, 0x0f), b1(a, 0x3a), b1(a, 0x63), b1(a, 0xc1);
       b1(a, (unsigned)in->imm & 0xff);
       op_c(a, 1, 0x89, RCX, GPR(VMM_RCX));
@@ -1157,9 +1155,7 @@ static bool emit_generic_form(jit_asm *a, unsigned i, flagstate *fs)
          op_m(a, w, 0x89, RAX, RDX, NOREG, 0, 0);
       emit_cc(a, alu_kind(op), size, RCX, false);
       begin_slow_resume(a, s);
-      fs->live = true;
-      fs->kind = (uint8_t)alu_kind(op);
-      fs->size = (uint8_t)size;
+      flags_from(fs, alu_kind(op), size);
       return true;
    }
    if (fn == op_test_rm_r && mem && lm && (size == 4 || size == 8)) {
@@ -1170,9 +1166,7 @@ static bool emit_generic_form(jit_asm *a, unsigned i, flagstate *fs)
       op_c(a, w, 0x23, RAX, GPR(in->reg));
       emit_cc(a, CC_LOGIC, size, NOREG, false);
       begin_slow_resume(a, s);
-      fs->live = true;
-      fs->kind = CC_LOGIC;
-      fs->size = (uint8_t)size;
+      flags_from(fs, CC_LOGIC, size);
       return true;
    }
    if (fn == op_mov_rm_imm && (in->reg & 7) == 0 && (size == 4 || size == 8 || (size == 1 && mem))) {
