@@ -249,6 +249,9 @@ typedef struct vmm_config {
     * VMM_EXIT_HALT). */
    const vmm_irqchip_ops *irqchip;
    void *irqchip_opaque;
+   /* The software monitor: interpret only, no translated blocks (an A/B
+    * switch for diagnosis; the hardware monitor ignores it). */
+   bool soft_interpret_only;
 } vmm_config;
 
 #define VMM_MAX_VCPUS 64

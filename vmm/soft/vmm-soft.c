@@ -27,6 +27,7 @@
 typedef struct soft_vm {
    vmm_vm base;
    soft_mem *mem;
+   bool interpret_only;
 } soft_vm;
 
 typedef struct soft_vcpu {
@@ -218,6 +219,7 @@ static int soft_vm_init(vmm_vm *base, const vmm_config *cfg, char *err, size_t e
              SOFT_MAX_CPUS, cfg->nvcpus);
       return -EINVAL;
    }
+   vm->interpret_only = cfg->soft_interpret_only;
    vm->mem = soft_mem_new();
    if (!vm->mem) {
       seterr(err, errlen, "out of memory creating the software monitor");
@@ -296,7 +298,10 @@ static int soft_vcpu_init(vmm_vcpu *base, char *err, size_t errlen)
       return -ENOMEM;
    }
    soft_cpu_set_user(v->cpu, v);
-   soft_cpu_set_options(v->cpu, &(soft_options){ .hlt_if_off_sleeps = ic != NULL });
+   soft_cpu_set_options(v->cpu, &(soft_options){
+      .hlt_if_off_sleeps = ic != NULL,
+      .translate = vm->interpret_only ? SOFT_TRANSLATE_OFF : 0,
+   });
    n = soft_cpuid_model(e, VMM_CPUID_MAX_ENTRIES, base->index, ic != NULL);
    soft_set_cpuid(v->cpu, e, n);
    /* Application processors wait for INIT and a startup IPI, as under KVM. */

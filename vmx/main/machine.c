@@ -121,6 +121,8 @@ vmx_hw_config_read(const vmxcfg *cfg, vmx_hw_config *hw, char **err)
                            : !g_ascii_strcasecmp(mon, "software") ? "software"
                                                                   : "automatic";
    hw->triple_fault_reset = !tf || !g_ascii_strcasecmp(tf, "reset");
+   if (!vmxcfg_get_bool(cfg, "monitor.soft.translate", true, &hw->soft_translate, err))
+      return false;
    return true;
 }
 
@@ -341,6 +343,7 @@ start_monitor(vmx_machine *m, want w, char **err)
       .io = &vmx_platform_io_ops,
       .io_opaque = vmx_machine_guest_platform(m->guest),
       .kernel_irqchip = m->mon.chosen == VMM_KIND_HARDWARE,
+      .soft_interpret_only = !m->hw.soft_translate,
    };
    intc *ic = vmx_machine_guest_intc(m->guest);
    if (ic) {

@@ -30,6 +30,7 @@ typedef struct vmx_hw_config {
    unsigned numvcpus;
    const char *monitor_requested;   /* hardware | software | automatic */
    bool triple_fault_reset;         /* cpu.tripleFault: reset (default) or poweroff */
+   bool soft_translate;             /* monitor.soft.translate (default TRUE) */
 } vmx_hw_config;
 
 typedef enum vmx_machine_event {

@@ -23,13 +23,17 @@ def main():
     ap.add_argument("--entry", default="linux")
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--ncpus", type=int, default=1)
+    ap.add_argument("--interpret-only", action="store_true",
+                    help="the software monitor without its translator")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="vmws-linux-test-")
     try:
         img = Image.build(os.path.join(work, "img"), modules=["psmouse"],
                           pvh=a.entry == "pvh")
+        extra = ['monitor.soft.translate = "FALSE"'] if a.interpret_only else []
         with LinuxGuest(img, backend=a.backend, monitor=a.monitor, entry=a.entry,
-                        ncpus=a.ncpus, workdir=work, boot_timeout=a.timeout) as g:
+                        ncpus=a.ncpus, workdir=work, boot_timeout=a.timeout,
+                        vmx_extra=extra) as g:
             secs = g.boot()
             print("booted to the shell in %.1f s" % secs)
             kver = g.check("uname -r").strip()
