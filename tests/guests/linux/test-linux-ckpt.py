@@ -122,7 +122,11 @@ def main():
             # In a session of its own: the serial line's carrier drops while
             # the VM is suspended (no vmx serves the socket), and the hangup
             # would end anything in the serial shell's session.
-            g.check("(setsid sh -c 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; "
+            # The count is renamed into place: "echo > /tmp/count" truncates
+            # first, and a reader between the truncation and the write saw
+            # an empty file (0.5% of reads on a fast guest).
+            g.check("(setsid sh -c 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count.new; "
+                    "mv /tmp/count.new /tmp/count; "
                     "sleep 0.2; done' >/dev/null 2>&1 &)")
             g.check("echo 0 > /sys/class/graphics/fbcon/cursor_blink")
             g.check("printf '\\033[2J\\033[HSUSPEND-RESUME-MARKER\\n' > /dev/tty1")
