@@ -91,6 +91,13 @@ on_vm_notify(GObject *obj, GParamSpec *pspec, gpointer data)
    validate(VMWS_SNAPSHOT_DIALOG(data));
 }
 
+/* "snapshots-changed" has no arguments: the data comes second. */
+static void
+on_snapshots_changed(VmwsVm *vm, gpointer data)
+{
+   validate(VMWS_SNAPSHOT_DIALOG(data));
+}
+
 /* "Snapshot N": the first such name no snapshot has. */
 static char *
 suggested_name(VmwsVm *vm)
@@ -138,7 +145,7 @@ vmws_snapshot_dialog_new(GtkWindow *parent, VmwsVm *vm)
    g_signal_connect(d->name_entry, "changed", G_CALLBACK(on_name_changed), d);
    g_signal_connect_object(vm, "notify::busy", G_CALLBACK(on_vm_notify), d, 0);
    g_signal_connect_object(vm, "notify::power-state", G_CALLBACK(on_vm_notify), d, 0);
-   g_signal_connect_object(vm, "snapshots-changed", G_CALLBACK(on_vm_notify), d, 0);
+   g_signal_connect_object(vm, "snapshots-changed", G_CALLBACK(on_snapshots_changed), d, 0);
    validate(d);
    gtk_widget_grab_focus(GTK_WIDGET(d->name_entry));
    return GTK_WIDGET(d);
