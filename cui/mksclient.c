@@ -7,6 +7,11 @@
  * bytes of earlier messages, so descriptors go into a short queue as they
  * arrive and each HELLO or MODE takes the oldest one when it is parsed
  * (by then its first byte, and so its descriptor, has arrived).
+ *
+ * Mappings. Each surface's mapping is counted: the client holds one
+ * reference while it is the current surface, and mksclient_surface_hold()
+ * hands out more, so a caller drawing straight from the pixels keeps them
+ * mapped past a MODE or mksclient_free() until it lets go.
  */
 #include "cui/mksclient.h"
 #include "mks/console/local.h"
@@ -35,6 +40,13 @@
 /* A surface larger than this is refused whatever its geometry says. */
 #define MAX_SURFACE_BYTES ((uint64_t)1 << 30)
 
+/* One surface's read-only mapping, counted (see the top comment). */
+struct mksclient_hold {
+   gint refs;
+   void *addr;
+   size_t size;
+};
+
 struct mksclient {
    int fd;
    char *error;                 /* set once the connection is over */
@@ -48,10 +60,8 @@ struct mksclient {
    uint8_t out[OUT_MAX];
    size_t outlen;
 
-   /* The surface. */
-   bool have_surface;
-   const uint32_t *pixels;
-   size_t map_size;
+   /* The surface (NULL: none). */
+   mksclient_hold *map;
    unsigned w, h;
    size_t stride;
 
@@ -147,13 +157,19 @@ queue_msg(mksclient *c, uint16_t type, const uint8_t *payload, uint32_t len)
 /* ---- surface */
 
 static void
+map_unref(mksclient_hold *m)
+{
+   if (m && g_atomic_int_dec_and_test(&m->refs)) {
+      munmap(m->addr, m->size);
+      g_free(m);
+   }
+}
+
+static void
 unmap_surface(mksclient *c)
 {
-   if (c->have_surface) {
-      munmap((void *)c->pixels, c->map_size);
-      c->have_surface = false;
-      c->pixels = NULL;
-   }
+   map_unref(c->map);
+   c->map = NULL;
 }
 
 /* HELLO or MODE payload plus the descriptor that came with it. */
@@ -196,12 +212,13 @@ take_surface(mksclient *c, const uint8_t *p, const char *what)
             fail(c, "console server: %s: cannot map the surface: %s", what, g_strerror(errno));
          } else {
             unmap_surface(c);
-            c->pixels = m;
-            c->map_size = (size_t)need;
+            c->map = g_new(mksclient_hold, 1);
+            c->map->refs = 1;
+            c->map->addr = m;
+            c->map->size = (size_t)need;
             c->w = w;
             c->h = h;
             c->stride = stride;
-            c->have_surface = true;
             ok = true;
          }
       }
@@ -509,7 +526,7 @@ mksclient_connect(const char *path, char **err)
    c->incap = IN_INITIAL;
    c->in = g_malloc(c->incap);
 
-   while (!c->error && !c->have_surface) {
+   while (!c->error && !c->map) {
       int r = read_some(c);
       if (r > 0) {
          process_input(c);
@@ -595,14 +612,30 @@ bool
 mksclient_surface(mksclient *c, const uint32_t **pixels, unsigned *width, unsigned *height,
                   size_t *stride)
 {
-   if (!c->have_surface) {
+   if (!c->map) {
       return false;
    }
-   *pixels = c->pixels;
+   *pixels = c->map->addr;
    *width = c->w;
    *height = c->h;
    *stride = c->stride;
    return true;
+}
+
+mksclient_hold *
+mksclient_surface_hold(mksclient *c)
+{
+   if (!c->map) {
+      return NULL;
+   }
+   g_atomic_int_inc(&c->map->refs);
+   return c->map;
+}
+
+void
+mksclient_surface_release(mksclient_hold *h)
+{
+   map_unref(h);
 }
 
 uint32_t

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 typedef struct mksclient mksclient;
+typedef struct mksclient_hold mksclient_hold;
 
 typedef struct mksclient_rect {
    unsigned x, y, w, h;
@@ -81,6 +82,14 @@ const char *mksclient_error(mksclient *c);
  * successful connect). */
 bool mksclient_surface(mksclient *c, const uint32_t **pixels, unsigned *width, unsigned *height,
                        size_t *stride);
+/* Keep the current surface's memory mapped, read-only at the address
+ * mksclient_surface() gives, until mksclient_surface_release(), even past
+ * the MODE that replaces it or mksclient_free(): for drawing straight from
+ * the pixels with something that may outlive the frame (a toolkit's
+ * render nodes). NULL when there is no surface. The release may happen on
+ * any thread. */
+mksclient_hold *mksclient_surface_hold(mksclient *c);
+void mksclient_surface_release(mksclient_hold *h);
 /* Serial of the last frame (HELLO, MODE, DAMAGE) and whether it still
  * waits for mksclient_ack(). */
 uint32_t mksclient_frame_serial(mksclient *c, bool *unacked);

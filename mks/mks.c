@@ -8,6 +8,13 @@
  * damage under the picture lock, copies the damaged rectangles to the
  * backends (each backend copies into its own staging buffer, so the lock
  * is held for memcpy time only) and hands cursor changes on.
+ *
+ * Only backends somebody watches get pixels: with no viewer connected a
+ * backend's copy (and, for VNC, the work behind it) would be for nobody,
+ * and it would delay the backends that are watched. A backend skipped so
+ * is invalidated; once it has a viewer again (its refresh callback wakes
+ * this thread when one is waiting) it gets the whole picture before any
+ * viewer sees it.
  */
 #include "mks/mks.h"
 #include "mks/console/keyinput.h"
@@ -47,6 +54,9 @@ struct mks {
    mks_vnc *vnc;
    char *vnc_error;            /* why the enabled server is not running */
    mks_local *local;           /* the local console (UI), or NULL */
+   /* MKS thread: the backend was skipped (nobody watched) and needs the
+    * whole picture before it is watched again. */
+   bool vnc_stale, local_stale;
 
    /* The MKS thread's view, published for other threads under lock. */
    pthread_mutex_t lock;
@@ -115,7 +125,35 @@ local_key(void *opaque, uint32_t keysym, uint32_t keycode, bool down)
    }
 }
 
+/* A backend has a viewer waiting for the picture it stopped getting. */
+static void
+backend_refresh(void *opaque)
+{
+   mks *m = opaque;
+   efd_signal(m->notify_fd);
+}
+
 /* ---- output to the backends (the MKS thread) */
+
+/* Whether a backend gets this frame's pixels, and (*whole) the whole
+ * picture because it was skipped before (see the top). picture: there is
+ * one; changed: this frame has pixels to hand on. */
+static bool
+watched(bool viewers, bool picture, bool changed, bool *stale, bool *whole)
+{
+   *whole = false;
+   if (!viewers) {
+      if (picture && changed) {
+         *stale = true;
+      }
+      return false;
+   }
+   if (*stale && picture) {
+      *whole = true;
+      *stale = false;
+   }
+   return true;
+}
 
 static void
 push_cursor(mks *m, bool shape_changed)
@@ -177,18 +215,45 @@ push_frame(mks *m)
       m->have_mode = true;
       pthread_mutex_unlock(&m->lock);
    }
+   bool picture = img.pixels && img.width && img.height;
+   bool changed = dmg.nrects > 0 || mode_changed;
+   bool vnc_whole = false, local_whole = false;
+   bool vnc_on = false, local_on = false;
+   if (m->vnc) {
+      bool was = m->vnc_stale;
+      vnc_on = watched(mks_vnc_client_count(m->vnc) > 0, picture, changed, &m->vnc_stale,
+                       &vnc_whole);
+      if (m->vnc_stale && !was) {
+         mks_vnc_invalidate(m->vnc);
+      }
+   }
+   if (m->local) {
+      bool was = m->local_stale;
+      local_on = watched(mks_local_client_count(m->local) > 0, picture, changed,
+                         &m->local_stale, &local_whole);
+      if (m->local_stale && !was) {
+         mks_local_invalidate(m->local);
+      }
+   }
+   const size_t bstride = (size_t)img.stride * 4;
+   if (vnc_whole) {
+      mks_vnc_update(m->vnc, img.pixels, bstride, 0, 0, img.width, img.height);
+   }
+   if (local_whole) {
+      mks_local_update(m->local, img.pixels, bstride, 0, 0, img.width, img.height);
+   }
    for (unsigned i = 0; img.pixels && i < dmg.nrects; i++) {
       const svga_rect *r = &dmg.rects[i];
       if (r->w <= 0 || r->h <= 0) {
          continue;
       }
-      if (m->vnc) {
-         mks_vnc_update(m->vnc, img.pixels, (size_t)img.stride * 4, (unsigned)r->x,
-                        (unsigned)r->y, (unsigned)r->w, (unsigned)r->h);
+      if (vnc_on && !vnc_whole) {
+         mks_vnc_update(m->vnc, img.pixels, bstride, (unsigned)r->x, (unsigned)r->y,
+                        (unsigned)r->w, (unsigned)r->h);
       }
-      if (m->local) {
-         mks_local_update(m->local, img.pixels, (size_t)img.stride * 4, (unsigned)r->x,
-                          (unsigned)r->y, (unsigned)r->w, (unsigned)r->h);
+      if (local_on && !local_whole) {
+         mks_local_update(m->local, img.pixels, bstride, (unsigned)r->x, (unsigned)r->y,
+                          (unsigned)r->w, (unsigned)r->h);
       }
    }
    svga_fb_end(m->client);
@@ -305,7 +370,8 @@ mks_new(vmx_platform *plat, const vmxcfg *cfg, const char *console_socket, char 
    }
    m->client = svga_fb_client_new(m->fb, on_fb_news, m);
    if (vc.enabled) {
-      static const mks_vnc_input in_ops = { .key = vnc_key, .pointer = vnc_pointer };
+      static const mks_vnc_input in_ops = { .key = vnc_key, .pointer = vnc_pointer,
+                                            .refresh = backend_refresh };
       mks_vnc_input in = in_ops;
       in.opaque = m;
       char *why = NULL;
@@ -320,7 +386,8 @@ mks_new(vmx_platform *plat, const vmxcfg *cfg, const char *console_socket, char 
    }
    mks_vnc_config_clear(&vc);
    if (console_socket) {
-      static const mks_local_input lin_ops = { .key = local_key, .pointer = vnc_pointer };
+      static const mks_local_input lin_ops = { .key = local_key, .pointer = vnc_pointer,
+                                               .refresh = backend_refresh };
       mks_local_input lin = lin_ops;
       lin.opaque = m;
       m->local = mks_local_new(console_socket, &lin, err);

@@ -8,10 +8,11 @@
  *     refresh timer (mks.refreshHz, default 60) that also catches what the
  *     guest writes straight into VRAM or the VGA text buffer;
  *   - reads the shadow framebuffer's damage, mode generation and cursor
- *     (mks/svga/fb.h) and feeds every backend: the local console
- *     (mks/console/local.h: a shared-memory surface for the UI on a Unix
- *     socket) and the VNC server (mks/console/vnc.h) when
- *     RemoteDisplay.vnc.enabled is TRUE;
+ *     (mks/svga/fb.h) and feeds the backends somebody watches: the local
+ *     console (mks/console/local.h: a shared-memory surface for the UI on
+ *     a Unix socket) and the VNC server (mks/console/vnc.h) when
+ *     RemoteDisplay.vnc.enabled is TRUE; a backend without viewers gets
+ *     no pixels, and the whole picture once one connects;
  * and routes backend input to the guest: keys through mks/console/keyinput
  * to the PS/2 keyboard, the pointer through mks/console/pointer to the
  * vmmouse (absolute) or the PS/2 mouse.

@@ -6,12 +6,23 @@
  * and used only there, from a g_unix_fd_add() watch on its socket.
  *
  * Frames: damage marks tiles dirty and queues a redraw; the snapshot
- * rebuilds the dirty tiles from the shared surface (textures for GTK's GL
- * renderer; rows of one image surface for its cairo renderer, which the
- * application picks where OpenGL is software), draws, and acknowledges
- * the frame, so the server sends the next one at most once
- * per frame we draw. While the widget is not mapped, frames are
- * acknowledged at once and the tiles rebuilt when it is shown.
+ * draws and acknowledges the frame, so the server sends the next one at
+ * most once per frame we draw. While the widget is not mapped, frames are
+ * acknowledged at once and everything is redrawn when it is shown.
+ *
+ * How the picture gets drawn depends on GTK's renderer:
+ *   GL      the dirty tiles are rebuilt as textures from the shared
+ *           surface (their upload is what a GPU takes best);
+ *   cairo   (which the application picks where OpenGL is software) the
+ *           shared surface itself is the source: one cairo image surface
+ *           over its mapping, with no copy of ours (a copy of 8 MB a frame
+ *           at 1920x1080, and cairo copied it again, copy-on-write, for
+ *           the node GTK kept of the frame before). The render nodes refer
+ *           to that image surface through cairo's snapshot of it, which
+ *           takes a copy of the picture only when the image surface ends
+ *           (a mode change, a disconnect); the image surface holds the
+ *           mapping (mksclient_surface_hold) until then, so no node ever
+ *           reads it unmapped.
  *
  * Input while grabbed: keys as evdev codes (the hardware keycode less 8,
  * as X11 and Wayland number them) with the keysym; the pointer as
@@ -22,13 +33,10 @@
 #include "mks/console/buttons.h"
 
 #include <glib-unix.h>
+#include <limits.h>
 #include <string.h>
 
 #define TILE 128
-/* What a tile is stale in: its texture (GL renderer) or cairo copy k. */
-#define DIRTY_TILE 1u
-#define DIRTY_IMAGE(k) (2u << (k))
-#define DIRTY_ALL 7u
 #define CONNECT_TRIES 5
 
 /* Linux input event codes (linux/input-event-codes.h). */
@@ -58,14 +66,11 @@ struct _VmwsConsole {
 
    unsigned sw, sh;          /* surface size */
    unsigned cols, rows;
-   GdkTexture **tiles;
-   /* The cairo renderer's copies of the screen (RGB24), used in turn: GTK
-    * keeps the last frame's node, which refers to the copy it painted, and
-    * writing to that one would make cairo copy all of it first. */
-   cairo_surface_t *image[2];
-   unsigned front;           /* the copy painted last */
-   gboolean cairo_path;      /* tiles and dirty marks are for the cairo copies */
-   guint8 *dirty;            /* per tile: DIRTY_TILE, DIRTY_IMAGE(k) bits */
+   GdkTexture **tiles;       /* GL renderer */
+   guint8 *dirty;            /* per tile: its texture is stale */
+   /* Cairo renderer: the shared surface as a cairo image (RGB24 over the
+    * mapping, which it holds). */
+   cairo_surface_t *shared;
    gboolean ack_pending;
 
    GdkTexture *cursor_tex;
@@ -114,15 +119,25 @@ static void configure_adjustments(VmwsConsole *c);
 /* ---- tiles */
 
 static void
-free_tiles(VmwsConsole *c)
+free_textures(VmwsConsole *c)
 {
    for (unsigned i = 0; c->tiles && i < c->cols * c->rows; i++) {
       g_clear_object(&c->tiles[i]);
    }
+   if (c->dirty) {
+      memset(c->dirty, 1, c->cols * c->rows);
+   }
+}
+
+static void
+free_tiles(VmwsConsole *c)
+{
+   free_textures(c);
    g_clear_pointer(&c->tiles, g_free);
-   g_clear_pointer(&c->image[0], cairo_surface_destroy);
-   g_clear_pointer(&c->image[1], cairo_surface_destroy);
    g_clear_pointer(&c->dirty, g_free);
+   /* Cairo copies the picture for the nodes GTK may still keep (its
+    * snapshot's copy-on-write), then lets go of the mapping. */
+   g_clear_pointer(&c->shared, cairo_surface_destroy);
    c->cols = c->rows = 0;
 }
 
@@ -136,7 +151,7 @@ new_surface(VmwsConsole *c, unsigned w, unsigned h)
    c->rows = (h + TILE - 1) / TILE;
    c->tiles = g_new0(GdkTexture *, c->cols * c->rows);
    c->dirty = g_new(guint8, c->cols * c->rows);
-   memset(c->dirty, DIRTY_ALL, c->cols * c->rows);
+   memset(c->dirty, 1, c->cols * c->rows);
    configure_adjustments(c);
 }
 
@@ -162,76 +177,67 @@ make_tile(const uint32_t *pixels, size_t stride, unsigned x0, unsigned y0, unsig
    return t;
 }
 
-/* Bring the dirty tiles up to date from the shared surface: as textures
- * for GTK's GL renderer, or, for its cairo renderer (chosen where OpenGL
- * is software: vmws-application.c), as rows copied into the cairo copy to
- * paint next (the shared surface is XRGB, cairo's RGB24). Returns that
- * copy (NULL for GL). */
-static cairo_surface_t *
-rebuild_dirty(VmwsConsole *c, gboolean cairo)
+/* Bring the dirty tiles' textures (GL renderer) up to date from the
+ * shared surface. */
+static void
+rebuild_dirty(VmwsConsole *c)
 {
    const uint32_t *pixels;
    unsigned w, h;
    size_t stride;
    if (!c->mc || !mksclient_surface(c->mc, &pixels, &w, &h, &stride) || w != c->sw ||
        h != c->sh) {
-      return cairo ? c->image[c->front] : NULL;
+      return;
    }
-   if (cairo != c->cairo_path) {
-      c->cairo_path = cairo;
-      memset(c->dirty, DIRTY_ALL, c->cols * c->rows);
-   }
-   unsigned k = c->front ^ 1;
-   if (cairo && !c->image[k]) {
-      c->image[k] = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)w, (int)h);
-      for (unsigned i = 0; i < c->cols * c->rows; i++) {
-         c->dirty[i] |= DIRTY_IMAGE(k);
-      }
-   }
-   guint8 bit = cairo ? DIRTY_IMAGE(k) : DIRTY_TILE;
-   guint8 *img = NULL;
-   int istride = 0;
-   if (cairo) {
-      cairo_surface_flush(c->image[k]);
-      img = cairo_image_surface_get_data(c->image[k]);
-      istride = cairo_image_surface_get_stride(c->image[k]);
-   }
-   gboolean wrote = FALSE;
    for (unsigned ty = 0; ty < c->rows; ty++) {
       for (unsigned tx = 0; tx < c->cols; tx++) {
          unsigned i = ty * c->cols + tx;
-         if (!(c->dirty[i] & bit)) {
+         if (!c->dirty[i]) {
             continue;
          }
          unsigned x0 = tx * TILE, y0 = ty * TILE;
-         unsigned tw = MIN(TILE, w - x0), th = MIN(TILE, h - y0);
-         if (cairo) {
-            for (unsigned y = y0; y < y0 + th; y++) {
-               memcpy(img + (size_t)y * (size_t)istride + (size_t)x0 * 4,
-                      (const guint8 *)pixels + y * stride + (size_t)x0 * 4, (size_t)tw * 4);
-            }
-            wrote = TRUE;
-         } else {
-            g_clear_object(&c->tiles[i]);
-            c->tiles[i] = make_tile(pixels, stride, x0, y0, tw, th);
-         }
-         /* A damaged tile counts once: when the first copy takes it. */
-         if (!cairo || (c->dirty[i] & DIRTY_IMAGE(k ^ 1))) {
-            c->stats.tiles_made++;
-         }
-         c->dirty[i] &= (guint8)~bit;
+         g_clear_object(&c->tiles[i]);
+         c->tiles[i] = make_tile(pixels, stride, x0, y0, MIN(TILE, w - x0), MIN(TILE, h - y0));
+         c->stats.tiles_made++;
+         c->dirty[i] = 0;
       }
    }
-   if (!cairo) {
-      g_clear_pointer(&c->image[0], cairo_surface_destroy);
-      g_clear_pointer(&c->image[1], cairo_surface_destroy);
+}
+
+static void
+release_hold(void *hold)
+{
+   mksclient_surface_release(hold);
+}
+
+/* The shared surface as a cairo image (cairo renderer), made once per
+ * surface; NULL when there is none. */
+static cairo_surface_t *
+shared_image(VmwsConsole *c)
+{
+   const uint32_t *pixels;
+   unsigned w, h;
+   size_t stride;
+   static cairo_user_data_key_t hold_key;
+   if (c->shared || !c->mc || !mksclient_surface(c->mc, &pixels, &w, &h, &stride) ||
+       w != c->sw || h != c->sh || stride > INT_MAX) {
+      return c->shared;
+   }
+   /* XRGB8888 words are cairo's RGB24 (the X byte is not looked at); the
+    * stride is a multiple of 4 of at least 4 * w (mksclient checked). */
+   cairo_surface_t *s = cairo_image_surface_create_for_data(
+      (unsigned char *)pixels, CAIRO_FORMAT_RGB24, (int)w, (int)h, (int)stride);
+   mksclient_hold *hold = mksclient_surface_hold(c->mc);
+   if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS ||
+       cairo_surface_set_user_data(s, &hold_key, hold, release_hold) != CAIRO_STATUS_SUCCESS) {
+      g_warning("console: cannot draw the guest's %ux%u screen with cairo: %s", w, h,
+                cairo_status_to_string(cairo_surface_status(s)));
+      cairo_surface_destroy(s);
+      mksclient_surface_release(hold);
       return NULL;
    }
-   if (wrote) {
-      cairo_surface_mark_dirty(c->image[k]);
-   }
-   c->front = k;
-   return c->image[k];
+   c->shared = s;
+   return s;
 }
 
 /* ---- frames from the server */
@@ -268,7 +274,7 @@ on_damage(void *opaque, const mksclient_rect *r, unsigned n)
       unsigned tx1 = (r[k].x + r[k].w - 1) / TILE, ty1 = (r[k].y + r[k].h - 1) / TILE;
       for (unsigned ty = ty0; ty <= ty1 && ty < c->rows; ty++) {
          for (unsigned tx = tx0; tx <= tx1 && tx < c->cols; tx++) {
-            c->dirty[ty * c->cols + tx] = DIRTY_ALL;
+            c->dirty[ty * c->cols + tx] = 1;
          }
       }
    }
@@ -644,8 +650,14 @@ vmws_console_snapshot(GtkWidget *w, GtkSnapshot *s)
    }
    GtkNative *native = gtk_widget_get_native(w);
    GskRenderer *renderer = native ? gtk_native_get_renderer(native) : NULL;
-   gboolean cairo = renderer && GSK_IS_CAIRO_RENDERER(renderer);
-   cairo_surface_t *image = rebuild_dirty(c, cairo);
+   cairo_surface_t *image = NULL;
+   if (renderer && GSK_IS_CAIRO_RENDERER(renderer)) {
+      image = shared_image(c);
+      free_textures(c);   /* of a GL renderer before: stale by now */
+   } else {
+      g_clear_pointer(&c->shared, cairo_surface_destroy);
+      rebuild_dirty(c);
+   }
    geometry(c);
    /* Black only around the picture: under it, every frame would paint
     * its pixels twice. */
@@ -675,7 +687,7 @@ vmws_console_snapshot(GtkWidget *w, GtkSnapshot *s)
       cairo_destroy(cr);
    }
    gtk_snapshot_scale(s, c->scale, c->scale);
-   for (unsigned ty = 0; ty < c->rows && !cairo; ty++) {
+   for (unsigned ty = 0; ty < c->rows && !image; ty++) {
       for (unsigned tx = 0; tx < c->cols; tx++) {
          GdkTexture *t = c->tiles[ty * c->cols + tx];
          if (t) {
@@ -727,7 +739,7 @@ vmws_console_map(GtkWidget *w)
    GTK_WIDGET_CLASS(vmws_console_parent_class)->map(w);
    /* Frames taken while hidden were acknowledged unseen: redraw all. */
    if (c->dirty) {
-      memset(c->dirty, DIRTY_ALL, c->cols * c->rows);
+      memset(c->dirty, 1, c->cols * c->rows);
    }
    gtk_widget_queue_draw(w);
 }

@@ -2,10 +2,12 @@
  * ui/vmws-console.h - VmwsConsole: a VM's screen, keyboard and mouse
  * through its local console (cui/mksclient.h) on the GTK main loop.
  *
- * The guest's screen is kept as tiles of GdkTextures: a damage message
- * replaces the textures of the tiles it touches and nothing else, so the
- * GPU renderer uploads only what changed; the tiles are composited scaled
- * to fit the widget or at 1:1. A click grabs the keyboard and pointer
+ * With GTK's GL renderer the guest's screen is kept as tiles of
+ * GdkTextures: a damage message replaces the textures of the tiles it
+ * touches and nothing else, so the GPU renderer uploads only what changed.
+ * With its cairo renderer (software) the shared surface is painted as it
+ * is, without a copy. Either way the picture is scaled to fit the widget
+ * or shown at 1:1. A click grabs the keyboard and pointer
  * (system shortcuts inhibited, the guest's cursor image shown, absolute
  * pointer positions and key events go to the guest); Ctrl+Alt releases.
  */
@@ -35,7 +37,7 @@ guint64 vmws_console_get_frames(VmwsConsole *c);
 typedef struct vmws_console_stats {
    guint64 frames;        /* frames taken (as above) */
    guint64 acks;          /* frames acknowledged */
-   guint64 tiles_made;    /* tile textures made from the surface */
+   guint64 tiles_made;    /* tile textures made from the surface (GL renderer) */
    guint64 draws;         /* snapshots with a picture */
    guint64 keys;          /* key events sent to the guest */
    guint64 pointer;       /* pointer events sent to the guest */

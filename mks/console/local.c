@@ -15,6 +15,10 @@
  *
  * Pixels are copied by the producer straight into the current memfd's
  * mapping (under the lock, so a mode change cannot unmap it meanwhile).
+ * While the producer skips that for want of clients (mks_local_invalidate)
+ * the surface is "invalid": no client gets it (HELLO, MODE) until an
+ * update covers it whole, and the first client that waits for it asks the
+ * producer for that update (the refresh callback).
  * A mode change makes a new memfd; the old one stays alive in the clients
  * that still map it and goes away with their mapping.
  */
@@ -332,6 +336,8 @@ struct mks_local {
    int cx, cy;
    bool cvis;
    uint64_t pos_serial;
+   bool invalid;               /* the surface misses updates (see the top) */
+   bool refresh_asked;         /* since the last invalidation */
 };
 
 static void
@@ -442,7 +448,7 @@ flush(mks_local *l, lc_client *c)
 static bool
 generate_locked(mks_local *l, lc_client *c)
 {
-   if (!c->awaiting && c->surface_gen != l->gen) {
+   if (!c->awaiting && c->surface_gen != l->gen && !l->invalid) {
       int fd = fcntl(l->sfd, F_DUPFD_CLOEXEC, 3);
       if (fd < 0) {
          vmxlog("local console: client %u: cannot duplicate the surface descriptor: %s", c->id,
@@ -765,12 +771,19 @@ accept_clients(mks_local *l)
 static void
 serve_output(mks_local *l)
 {
+   bool refresh = false;
    for (unsigned i = 0; i < l->n;) {
       lc_client *c = l->clients[i];
       bool ok = true;
       if (c->outlen == 0) {
          pthread_mutex_lock(&l->lock);
          ok = generate_locked(l, c);
+         /* Waiting for a surface the producer stopped updating. */
+         if (ok && l->invalid && !c->awaiting && c->surface_gen != l->gen &&
+             !l->refresh_asked) {
+            l->refresh_asked = true;
+            refresh = true;
+         }
          pthread_mutex_unlock(&l->lock);
          stat_max(&l->st_max_queued, c->outlen);
       }
@@ -782,6 +795,9 @@ serve_output(mks_local *l)
          continue;
       }
       i++;
+   }
+   if (refresh && l->in.refresh) {
+      l->in.refresh(l->in.opaque);
    }
 }
 
@@ -1116,6 +1132,9 @@ mks_local_update(mks_local *l, const void *fb, size_t stride, unsigned x, unsign
       memcpy(l->pixels + row * l->stride + (size_t)x * BPP,
              src + row * stride + (size_t)x * BPP, (size_t)w * BPP);
    }
+   if (x == 0 && y == 0 && w == l->w && h == l->h) {
+      l->invalid = false;   /* clients waiting for the surface get it now */
+   }
    lc_rect r = { x, y, w, h };
    for (unsigned i = 0; i < l->n; i++) {
       lc_client *c = l->clients[i];
@@ -1124,6 +1143,15 @@ mks_local_update(mks_local *l, const void *fb, size_t stride, unsigned x, unsign
       }
    }
    wake(l);
+   pthread_mutex_unlock(&l->lock);
+}
+
+void
+mks_local_invalidate(mks_local *l)
+{
+   pthread_mutex_lock(&l->lock);
+   l->invalid = true;
+   l->refresh_asked = false;
    pthread_mutex_unlock(&l->lock);
 }
 

@@ -76,6 +76,12 @@
  *                         MODE or DAMAGE) with that serial and is ready for
  *                         the next. 4 bytes.
  *
+ * Not watched. A producer may stop copying pixels while nobody is connected
+ * (mks_local_invalidate); the surface then no longer shows the screen, and
+ * a client that connects gets its HELLO (or MODE) only once an update has
+ * covered the whole surface again, which the server asks the producer for
+ * (the refresh callback). Clients never see a stale picture.
+ *
  * Flow control. The server has at most one frame (HELLO, MODE or DAMAGE)
  * outstanding per client: after sending one it sends no further frame to
  * that client until the client ACKs it with its serial. Serials count up
@@ -164,11 +170,14 @@ typedef struct mks_local mks_local;
  * mks_keyinput_keysym. pointer: absolute position in surface pixels
  * (clamped to the current mode), MKS_BUTTON_* held, wheel clicks. When a
  * client disconnects, releases are sent for the keys and buttons it still
- * held. Either may be NULL. */
+ * held. refresh: after mks_local_invalidate(), a client waits for the
+ * picture: the producer should soon call mks_local_update() over the whole
+ * surface (asked once per invalidation). Any may be NULL. */
 typedef struct mks_local_input {
    void (*key)(void *opaque, uint32_t keysym, uint32_t keycode, bool down);
    void (*pointer)(void *opaque, int x, int y, unsigned buttons, int dz, int dw);
    void *opaque;
+   void (*refresh)(void *opaque);
 } mks_local_input;
 
 /* Listen on socket_path (its directory must exist and should be private
@@ -192,6 +201,12 @@ void mks_local_set_mode(mks_local *l, unsigned width, unsigned height);
  * mode; fb must cover the clipped rectangle. */
 void mks_local_update(mks_local *l, const void *fb, size_t stride, unsigned x, unsigned y,
                       unsigned w, unsigned h);
+
+/* The producer stops copying pixels for now (mks_local_client_count() said
+ * 0: nobody would see them). Clients that connect from now on wait for
+ * their surface until an mks_local_update() covers all of it (the refresh
+ * callback asks for one). */
+void mks_local_invalidate(mks_local *l);
 
 /* The guest's cursor: width x height ARGB pixels (0xAARRGGBB), hot spot in
  * it; it becomes visible. Cursors over MKS_LOCAL_CURSOR_MAX either way

@@ -11,6 +11,12 @@
  * damaged parts into libvncserver's framebuffer and marks them modified.
  * So a slow viewer (libvncserver blocks while writing to it) delays other
  * viewers but never the MKS thread.
+ *
+ * While nobody is connected the producer may stop copying pixels
+ * (mks_vnc_invalidate). A viewer that connects then is accepted but not
+ * handed to libvncserver (so it gets nothing, not even the greeting) until
+ * an update has covered the whole screen and reached libvncserver's
+ * framebuffer; the refresh callback asks the producer for that update.
  */
 #include "mks/console/vnc.h"
 #include "mks/console/vnc-tight.h"
@@ -79,8 +85,12 @@ struct mks_vnc {
    unsigned auth_fails;
    time_t lockout_until;
 
+   /* Accepted sockets waiting for a valid picture (VNC thread only). */
+   int pending[MKS_VNC_MAX_CLIENTS];
+   unsigned npending;
+
    /* Counters anyone may read. */
-   atomic_uint nclients;
+   atomic_uint nclients;        /* libvncserver's clients and the pending ones */
    atomic_uint_least64_t st_clients, st_auth_failures, st_updates, st_bytes;
    atomic_uint_least64_t st_enc[4];
    atomic_uint_least64_t st_tight_ours;
@@ -97,6 +107,8 @@ struct mks_vnc {
    vnc_cursor *cursor;       /* NULL: hidden */
    bool pos_dirty;
    int cx, cy;
+   bool invalid;             /* the producer skips updates (see the top) */
+   bool refresh_asked;       /* since the last invalidation */
 };
 
 /* ---- the single instance and libvncserver's globals */
@@ -735,9 +747,10 @@ apply_mode(mks_vnc *v, uint8_t *fb, unsigned w, unsigned h)
    vmxlog("VNC: screen is now %ux%u", w, h);
 }
 
-/* Take what producers left and apply it. False when asked to stop. */
+/* Take what producers left and apply it. False when asked to stop.
+ * *valid: the framebuffer shows the screen (see the top). */
 static bool
-take_pending(mks_vnc *v)
+take_pending(mks_vnc *v, bool *valid)
 {
    uint8_t *newfb = NULL;
    unsigned nw = 0, nh = 0;
@@ -785,6 +798,7 @@ take_pending(mks_vnc *v)
    cx = v->cx;
    cy = v->cy;
    v->pos_dirty = false;
+   *valid = !v->invalid;
    pthread_mutex_unlock(&v->lock);
 
    rfbScreenInfoPtr s = v->screen;
@@ -837,8 +851,9 @@ take_pending(mks_vnc *v)
 
 /* ---- VNC thread: the loop */
 
+/* valid: the framebuffer shows the screen (take_pending). */
 static void
-accept_clients(mks_vnc *v)
+accept_clients(mks_vnc *v, bool valid)
 {
    for (;;) {
       int fd = accept4(v->lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -861,8 +876,37 @@ accept_clients(mks_vnc *v)
          close(fd);
          continue;
       }
-      rfbNewClient(v->screen, fd);
+      if (valid && v->npending == 0) {
+         rfbNewClient(v->screen, fd);
+         continue;
+      }
+      /* Counted (the producer sees a viewer) but not served yet; the
+       * producer is asked for the picture unless it is on its way. */
+      v->pending[v->npending++] = fd;
+      atomic_fetch_add(&v->nclients, 1);
+      pthread_mutex_lock(&v->lock);
+      bool ask = v->invalid && !v->refresh_asked;
+      if (ask) {
+         v->refresh_asked = true;
+      }
+      pthread_mutex_unlock(&v->lock);
+      if (ask && v->in.refresh) {
+         v->in.refresh(v->in.opaque);
+      }
    }
+}
+
+/* The picture is valid again: serve the viewers that waited for it. */
+static void
+admit_pending(mks_vnc *v)
+{
+   for (unsigned i = 0; i < v->npending; i++) {
+      rfbNewClient(v->screen, v->pending[i]);
+      /* on_new_client counted it again (after: the producer must not see
+       * a moment without viewers) */
+      atomic_fetch_sub(&v->nclients, 1);
+   }
+   v->npending = 0;
 }
 
 /* Some viewer has an update that libvncserver will send once its
@@ -931,11 +975,15 @@ vnc_thread(void *arg)
          v->woken = false;
          pthread_mutex_unlock(&v->lock);
       }
-      if (!take_pending(v)) {
+      bool valid;
+      if (!take_pending(v, &valid)) {
          break;
       }
       if (pfd[1].revents & POLLIN) {
-         accept_clients(v);
+         accept_clients(v, valid);
+      }
+      if (valid && v->npending) {
+         admit_pending(v);
       }
       rfbProcessEvents(v->screen, 0);
    }
@@ -1090,6 +1138,9 @@ mks_vnc_free(mks_vnc *v)
    pthread_join(v->thread, NULL);
 
    /* The thread is gone: the screen is ours now. */
+   for (unsigned i = 0; i < v->npending; i++) {
+      close(v->pending[i]);
+   }
    rfbShutdownServer(v->screen, TRUE);
    rfbScreenCleanup(v->screen);
    free(v->fb);
@@ -1173,7 +1224,19 @@ mks_vnc_update(mks_vnc *v, const void *fb, size_t stride, unsigned x, unsigned y
       sraRgnOr(v->damage, r);
       sraRgnDestroy(r);
    }
+   if (x == 0 && y == 0 && w == v->w && h == v->h) {
+      v->invalid = false;   /* the VNC thread admits waiting viewers with it */
+   }
    wake(v);
+   pthread_mutex_unlock(&v->lock);
+}
+
+void
+mks_vnc_invalidate(mks_vnc *v)
+{
+   pthread_mutex_lock(&v->lock);
+   v->invalid = true;
+   v->refresh_asked = false;
    pthread_mutex_unlock(&v->lock);
 }
 

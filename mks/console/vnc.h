@@ -82,12 +82,15 @@ void mks_vnc_config_clear(mks_vnc_config *c);
  * framebuffer pixels (clamped to the current mode), buttons MKS_BUTTON_*
  * held (RFB buttons 1-3 and 8), wheel clicks since the last event (dz > 0
  * up, dw > 0 right; RFB buttons 4-7 pressed). When a viewer disconnects,
- * releases are sent for the keys and buttons it still held. Either may be
- * NULL. */
+ * releases are sent for the keys and buttons it still held. refresh:
+ * after mks_vnc_invalidate(), a viewer waits for the picture: the producer
+ * should soon call mks_vnc_update() over the whole screen (asked once per
+ * invalidation). Any may be NULL. */
 typedef struct mks_vnc_input {
    void (*key)(void *opaque, uint32_t keysym, bool down);
    void (*pointer)(void *opaque, int x, int y, unsigned buttons, int dz, int dw);
    void *opaque;
+   void (*refresh)(void *opaque);
 } mks_vnc_input;
 
 /* Start listening (cfg->enabled is not looked at: the caller decides). The
@@ -112,6 +115,12 @@ void mks_vnc_set_mode(mks_vnc *v, unsigned width, unsigned height);
  * mode; fb must cover the clipped rectangle. */
 void mks_vnc_update(mks_vnc *v, const void *fb, size_t stride, unsigned x, unsigned y, unsigned w,
                     unsigned h);
+
+/* The producer stops copying pixels for now (mks_vnc_client_count() said
+ * 0: nobody would see them). Viewers that connect from now on are held
+ * (no greeting, no update) until an mks_vnc_update() covers the whole
+ * screen (the refresh callback asks for one). */
+void mks_vnc_invalidate(mks_vnc *v);
 
 /* The guest's cursor: width x height ARGB pixels (0xAARRGGBB per uint32_t,
  * premultiplied or straight alpha), hot spot in it. Pixels with alpha of at

@@ -1360,6 +1360,186 @@ test_producer_threads(void)
    mks_local_free(l);
 }
 
+/* ---- holding a surface's mapping (mksclient_surface_hold) */
+
+/* Whether [p, p + n) is mapped in this process. */
+static bool
+mapped(const void *p, size_t n)
+{
+   uintptr_t a = (uintptr_t)p & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1);
+   return msync((void *)a, n + ((uintptr_t)p - a), MS_ASYNC) == 0;
+}
+
+static void
+test_hold(void)
+{
+   mks_local *l = start();
+   mks_local_set_mode(l, 32, 16);
+   frame f = make_frame(32, 16, 41), g = make_frame(48, 24, 42);
+   mks_local_update(l, f.px, f.stride, 0, 0, 32, 16);
+   tclient *t = tconnect(l, true);
+   const uint32_t *p0, *p1;
+   unsigned w, h;
+   size_t s0, s1;
+   g_assert_true(mksclient_surface(t->mc, &p0, &w, &h, &s0));
+   assert_rect_matches(t, &f, 0, 0, 32, 16);
+   mksclient_hold *h0 = mksclient_surface_hold(t->mc);
+   g_assert_nonnull(h0);
+
+   /* A MODE replaces the surface: the held one stays mapped, as it was. */
+   mks_local_set_mode(l, 48, 24);
+   mks_local_update(l, g.px, g.stride, 0, 0, 48, 24);
+   g_assert_true(pump(t, 5000, got_mode));
+   g_assert_true(mksclient_surface(t->mc, &p1, &w, &h, &s1));
+   g_assert_true(p1 != p0);
+   g_assert_true(mapped(p0, s0 * 16));
+   for (unsigned y = 0; y < 16; y++) {
+      for (unsigned x = 0; x < 32; x++) {
+         g_assert_cmphex(p0[y * (s0 / 4) + x], ==, fpx(&f, x, y));
+      }
+   }
+   mksclient_surface_release(h0);
+   g_assert_false(mapped(p0, s0 * 16));
+
+   /* A hold outlives the client too. */
+   pump(t, 300, NULL);
+   mksclient_hold *h1 = mksclient_surface_hold(t->mc);
+   tfree(t);
+   g_assert_true(mapped(p1, s1 * 24));
+   g_assert_cmphex(p1[23 * (s1 / 4) + 47], ==, fpx(&g, 47, 23));
+   mksclient_surface_release(h1);
+   g_assert_false(mapped(p1, s1 * 24));
+   g_free(f.px);
+   g_free(g.px);
+   mks_local_free(l);
+}
+
+/* ---- a producer that stops copying while nobody watches */
+
+static atomic_uint refreshes;
+
+static void
+count_refresh(void *opaque)
+{
+   atomic_fetch_add(&refreshes, 1);
+}
+
+/* Whether something arrives on fd within ms milliseconds. */
+static bool
+readable_within(int fd, int ms)
+{
+   struct pollfd pfd = { fd, POLLIN, 0 };
+   return poll(&pfd, 1, ms) == 1;
+}
+
+static void
+wait_refreshes(unsigned n)
+{
+   for (int i = 0; i < 1000 && atomic_load(&refreshes) < n; i++) {
+      g_usleep(5000);
+   }
+   g_assert_cmpuint(atomic_load(&refreshes), ==, n);
+}
+
+/* The HELLO on fd: its surface mapped (size in *size). */
+static const uint32_t *
+raw_hello_surface(int fd, unsigned *w, unsigned *h, size_t *stride, size_t *size)
+{
+   uint16_t type;
+   uint8_t *p;
+   uint32_t len;
+   int sfd = -1;
+   g_assert_true(raw_msg(fd, &type, &p, &len, &sfd));
+   g_assert_cmpuint(type, ==, MKS_LOCAL_MSG_HELLO);
+   g_assert_cmpint(sfd, >=, 0);
+   *w = get32(p);
+   *h = get32(p + 4);
+   *stride = get32(p + 8);
+   *size = *stride * *h;
+   void *m = mmap(NULL, *size, PROT_READ, MAP_SHARED, sfd, 0);
+   g_assert_true(m != MAP_FAILED);
+   close(sfd);
+   g_free(p);
+   return m;
+}
+
+static void
+test_invalidate(void)
+{
+   const mks_local_input in = { rec_key, rec_pointer, NULL, count_refresh };
+   char *path = new_sock_path();
+   char *err = NULL;
+   mks_local *l = mks_local_new(path, &in, &err);
+   g_assert_nonnull(l);
+   g_free(path);
+   atomic_store(&refreshes, 0);
+   mks_local_set_mode(l, 64, 32);
+   frame f = make_frame(64, 32, 21), g = make_frame(64, 32, 22);
+   mks_local_update(l, f.px, f.stride, 0, 0, 64, 32);
+
+   /* Nobody watches: the producer stops; g is drawn meanwhile. A client
+    * connecting now gets no HELLO (the surface still has f), the
+    * producer is asked for the picture once, and a part of it is not
+    * enough. */
+   mks_local_invalidate(l);
+   int a = raw_connect(mks_local_path(l));
+   wait_clients(l, 1);
+   g_assert_false(readable_within(a, 200));
+   wait_refreshes(1);
+   int b = raw_connect(mks_local_path(l));
+   wait_clients(l, 2);
+   mks_local_update(l, g.px, g.stride, 0, 0, 64, 31);
+   g_assert_false(readable_within(a, 200));
+   g_assert_false(readable_within(b, 1));
+   g_assert_cmpuint(atomic_load(&refreshes), ==, 1);
+
+   /* The whole picture: both get their HELLO, with g in the surface. */
+   mks_local_update(l, g.px, g.stride, 0, 0, 64, 32);
+   int fds[2] = { a, b };
+   for (unsigned i = 0; i < 2; i++) {
+      unsigned w, h;
+      size_t stride, size;
+      const uint32_t *px = raw_hello_surface(fds[i], &w, &h, &stride, &size);
+      g_assert_cmpuint(w, ==, 64);
+      g_assert_cmpuint(h, ==, 32);
+      for (unsigned y = 0; y < 32; y++) {
+         for (unsigned x = 0; x < 64; x++) {
+            g_assert_cmphex(px[y * (stride / 4) + x], ==, fpx(&g, x, y));
+         }
+      }
+      munmap((void *)px, size);
+      close(fds[i]);
+   }
+   wait_clients(l, 0);
+
+   /* Valid again: a new client is served at once, nothing asked. */
+   tclient *t = tconnect(l, true);
+   assert_rect_matches(t, &g, 0, 0, 64, 32);
+   tfree(t);
+   g_assert_cmpuint(atomic_load(&refreshes), ==, 1);
+
+   /* A mode change while invalid: the new surface is black, not the
+    * picture, so it waits too; each invalidation asks once. */
+   mks_local_invalidate(l);
+   mks_local_set_mode(l, 16, 8);
+   a = raw_connect(mks_local_path(l));
+   wait_refreshes(2);
+   g_assert_false(readable_within(a, 100));
+   frame k = make_frame(16, 8, 23);
+   mks_local_update(l, k.px, k.stride, 0, 0, 16, 8);
+   unsigned w, h;
+   size_t stride, size;
+   const uint32_t *px = raw_hello_surface(a, &w, &h, &stride, &size);
+   g_assert_cmpuint(w, ==, 16);
+   g_assert_cmphex(px[7 * (stride / 4) + 15], ==, fpx(&k, 15, 7));
+   munmap((void *)px, size);
+   close(a);
+   g_free(f.px);
+   g_free(g.px);
+   g_free(k.px);
+   mks_local_free(l);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1385,6 +1565,8 @@ main(int argc, char **argv)
    g_test_add_func("/mks/local/parse", test_parse);
    g_test_add_func("/mks/local/shutdown-with-client", test_shutdown_with_client);
    g_test_add_func("/mks/local/producer-threads", test_producer_threads);
+   g_test_add_func("/mks/local/invalidate", test_invalidate);
+   g_test_add_func("/mks/local/hold", test_hold);
    int r = g_test_run();
    vmxlog_close();
    char *rm = g_strdup_printf("%s/vmware.log", tmpdir);

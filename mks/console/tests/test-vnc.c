@@ -14,6 +14,7 @@
 #include <glib.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <rfb/rfbclient.h>
 #include <stdatomic.h>
@@ -1173,6 +1174,96 @@ test_shutdown_with_client(void)
    close_client(c);
 }
 
+/* ---- a producer that stops copying while nobody watches */
+
+static atomic_uint refreshes;
+
+static void
+count_refresh(void *opaque)
+{
+   atomic_fetch_add(&refreshes, 1);
+}
+
+static void
+wait_refreshes(unsigned n)
+{
+   WAIT_FOR(atomic_load(&refreshes) >= n);
+   g_usleep(20000);
+   g_assert_cmpuint(atomic_load(&refreshes), ==, n);
+}
+
+typedef struct held_viewer {
+   unsigned port;
+   cstate st;
+   rfbClient *c;
+} held_viewer;
+
+static void *
+connect_held(void *arg)
+{
+   held_viewer *h = arg;
+   h->c = connect_client(h->port, &h->st, "raw", false);
+   return NULL;
+}
+
+static void
+test_invalidate(void)
+{
+   mks_vnc_config cfg = { .ip = "127.0.0.1", .name = "test VM" };
+   const mks_vnc_input in = { rec_key, rec_pointer, NULL, count_refresh };
+   char *err = NULL;
+   mks_vnc *v = mks_vnc_new(&cfg, &in, &err);
+   g_assert_nonnull(v);
+   atomic_store(&refreshes, 0);
+   frame f = make_frame(96, 64, 31), g = make_frame(96, 64, 32), k = make_frame(96, 64, 33);
+   show(v, &f);
+
+   /* Nobody watches: the producer stops (g is drawn meanwhile). A viewer
+    * connecting now is counted but hears nothing, not even the greeting;
+    * the producer is asked for the picture once; a part is not enough. */
+   mks_vnc_invalidate(v);
+   struct in_addr lo = { htonl(INADDR_LOOPBACK) };
+   int fd = tcp_connect(lo, mks_vnc_port(v));
+   g_assert_cmpint(fd, >=, 0);
+   WAIT_FOR(mks_vnc_client_count(v) == 1);
+   wait_refreshes(1);
+   struct pollfd pfd = { fd, POLLIN, 0 };
+   g_assert_cmpint(poll(&pfd, 1, 200), ==, 0);
+   mks_vnc_update(v, g.px, g.stride, 0, 0, 96, 63);
+   g_assert_cmpint(poll(&pfd, 1, 200), ==, 0);
+   g_assert_cmpuint(atomic_load(&refreshes), ==, 1);
+
+   /* The whole picture: the greeting comes, and a viewer sees g. */
+   mks_vnc_update(v, g.px, g.stride, 0, 0, 96, 64);
+   char greeting[12];
+   rd(fd, greeting, sizeof greeting);
+   g_assert_cmpmem(greeting, 12, "RFB 003.008\n", 12);
+   close(fd);
+   cstate st = { 0 };
+   rfbClient *c = connect_client(mks_vnc_port(v), &st, "raw", false);
+   g_assert_nonnull(c);
+   pump_until_matches(c, &g);
+   close_client(c);
+   WAIT_FOR(mks_vnc_client_count(v) == 0);
+
+   /* Again, with a real viewer waiting through the handshake: it gets the
+    * picture the producer sends when asked. */
+   mks_vnc_invalidate(v);
+   held_viewer h = { .port = mks_vnc_port(v) };
+   pthread_t t;
+   pthread_create(&t, NULL, connect_held, &h);
+   wait_refreshes(2);
+   mks_vnc_update(v, k.px, k.stride, 0, 0, 96, 64);
+   pthread_join(t, NULL);
+   g_assert_nonnull(h.c);
+   pump_until_matches(h.c, &k);
+   close_client(h.c);
+   mks_vnc_free(v);
+   g_free(f.px);
+   g_free(g.px);
+   g_free(k.px);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1196,5 +1287,6 @@ main(int argc, char **argv)
    g_test_add_func("/mks/vnc/cursor", test_cursor);
    g_test_add_func("/mks/vnc/producer-threads", test_producer_threads);
    g_test_add_func("/mks/vnc/shutdown-with-client", test_shutdown_with_client);
+   g_test_add_func("/mks/vnc/invalidate", test_invalidate);
    return g_test_run();
 }
