@@ -457,9 +457,13 @@ test_save_restore(void)
    /* Do not read C in a: it would clear. Save, restore, compare. */
    assert_roundtrip(a, b);
    g_assert_true(irq_level(&irq, 8));
+   unsigned raises = irq_raises(&irq, 8);
    uint8_t c = rd(b, 0x0c);
    g_assert_cmphex(c & 0xf0, ==, 0xf0);
-   g_assert_false(irq_level(&irq, 8));
+   /* Reading C lowered the line. b's clock runs with an 8192 Hz periodic
+    * interrupt, so on a loaded host the next tick may have raised it again
+    * before this looks: a raise since the read proves the drop too. */
+   g_assert_true(!irq_level(&irq, 8) || irq_raises(&irq, 8) > raises);
    vmx_platform_free(a);
 
    /* Hold the clock, stop the periodic rate: b's state stays put. */
