@@ -42,7 +42,7 @@ sys.path.insert(0, HERE)
 from vmwsui import (App, Fail, Picture, Skip, SOURCE, WORK, check, choose,  # noqa: E402
                     click_at, click_node, close_dialog, field_value, find, find_all, has_label,
                     key, log, menu, press, run,
-                    screenshot, set_text, type_keys, vmrun, wait_for, window_origin)
+                    screenshot, set_text, show_page, type_keys, vmrun, wait_for, window_origin)
 
 sys.path.insert(0, os.path.join(SOURCE, "tests", "guests", "linux"))
 import vmws_linux  # noqa: E402
@@ -143,8 +143,8 @@ def main(apps):
     press(win, "Settings")
     title = "Settings of “Linux Guest”"
     sdlg = app.toplevel(title)
-    click_node(find(sdlg, "Serial ports", "label"), title)
-    click_node(find(sdlg, "Serial port 2 (COM2)", "check box"), title)
+    com2 = show_page(sdlg, "Serial ports", title, "Serial port 2 (COM2)", "check box")
+    click_node(com2, title)
     choose(sdlg, "Serial port 2 connection", 1, title)      # Pseudo-terminal
     press(sdlg, "Save")
     wait_for(lambda: title not in app.toplevels(), 20, "the settings dialog to close")

@@ -12,12 +12,11 @@
 """
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmwsui import (App, WORK, check, choose, click_node, close_dialog, field_value,  # noqa: E402
                     find, find_all, has_label, log, press, run, screenshot, set_text,
-                    vmrun, vmx_keys, wait_for)
+                    show_page, vmrun, vmx_keys, wait_for)
 
 VMX = """.encoding = "UTF-8"
 # kept as it is: a comment
@@ -35,10 +34,10 @@ some.unknown.key = "kept"
 """
 
 
-def page(dlg, title, win_title):
-    """Show a page of the settings dialog by its entry in the sidebar."""
-    click_node(find(dlg, title, "label"), win_title)
-    time.sleep(0.3)
+def page(dlg, title, win_title, name, role):
+    """Show a page of the settings dialog by its entry in the sidebar; return
+    the widget (name, role) on it, laid out."""
+    return show_page(dlg, title, win_title, name, role)
 
 
 def main(apps):
@@ -59,7 +58,7 @@ def main(apps):
     save = find(dlg, "Save", "push button")
     check(not save.sensitive, "Save is enabled before anything changed")
     set_text(dlg, "Name", "Settings VM (edited)")
-    page(dlg, "Processors and memory", title)
+    page(dlg, "Processors and memory", title, "Processors", "text")
     set_text(dlg, "Processors", "2")
     set_text(dlg, "Memory", "1001")
     wait_for(lambda: has_label(dlg, "Memory: must be a multiple of 4 MB"), 5,
@@ -69,17 +68,17 @@ def main(apps):
     set_text(dlg, "Memory", "512")
     wait_for(lambda: save.sensitive, 5, "Save to be enabled")
 
-    page(dlg, "Serial ports", title)
+    com2 = page(dlg, "Serial ports", title, "Serial port 2 (COM2)", "check box")
     choose(dlg, "Serial port 1 connection", 1, title)       # Pseudo-terminal
-    click_node(find(dlg, "Serial port 2 (COM2)", "check box"), title)
+    click_node(com2, title)
     set_text(dlg, "Serial port 2 path", "com2.log")
     screenshot("settings-serial")
 
-    page(dlg, "Remote display", title)
-    click_node(find(dlg, "Enable VNC remote display", "check box"), title)
+    vnc = page(dlg, "Remote display", title, "Enable VNC remote display", "check box")
+    click_node(vnc, title)
     set_text(dlg, "VNC port", "5999")
 
-    page(dlg, "Monitor", title)
+    page(dlg, "Monitor", title, "Monitor mode", "combo box")
     choose(dlg, "Monitor mode", 2, title)                   # Software
     screenshot("settings-monitor")
     press(dlg, "Save")
@@ -124,7 +123,7 @@ def main(apps):
     check(not find(dlg, "Memory", "text").sensitive, "Memory can be edited while powered on")
     check(has_label(dlg, "Power off the virtual machine to change this setting."),
           "no reason shown for the locked settings")
-    page(dlg, "Remote display", title)
+    page(dlg, "Remote display", title, "VNC port", "text")
     set_text(dlg, "VNC port", "6001")
     screenshot("settings-powered-on")
     press(dlg, "Save")

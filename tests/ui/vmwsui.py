@@ -310,6 +310,34 @@ def click_node(node, window_title, button=1):
     time.sleep(0.3)
 
 
+def has_size(node):
+    try:
+        w, h = node.size
+        return w > 0 and h > 0
+    except Exception:
+        return False
+
+
+def show_page(dlg, page_label, window_title, name, role):
+    """Show a page of a dialog by clicking its sidebar entry, and return the
+    widget (name, role) on it once it is laid out. A click that arrives
+    while a dialog just opened is still being mapped can be lost (CI saw
+    the page never switch once in ~10 runs), so the entry is clicked again,
+    up to four times, while the page's widget has no size; a page that
+    never shows still fails."""
+    entry = find(dlg, page_label, "label")
+    for attempt in range(4):
+        click_node(entry, window_title)
+        node = find(dlg, name, role, showing=False)
+        try:
+            wait_for(lambda: has_size(node), 4, "%s %r" % (role, name))
+            return node
+        except Fail:
+            print("page %r: %s %r not shown after click %d" %
+                  (page_label, role, name, attempt + 1), flush=True)
+    raise Fail("the %r page never showed %s %r" % (page_label, role, name))
+
+
 def choose(parent, name, index, window_title):
     """Pick item index (0-based) of the drop-down called name: open its
     list, then the keyboard (Home, Down x index, Return)."""
