@@ -11,8 +11,12 @@
  *
  * Blocks are per vCPU, found by the host address of their first byte
  * (unique per guest RAM byte; memory-map changes flush everything) and
- * the mode key. Validity is per RAM page: a generation word (soft_slot.
- * pgen) with bit 0 "may hold blocks". A block records the word it was
+ * the mode key, in a hash table whose buckets are lists: a block that
+ * shares a bucket with a hotter one stays (and keeps its translation)
+ * instead of being built again each time they take turns (a table of
+ * single slots rebuilt and retranslated half the blocks of a Linux boot).
+ * Validity is per RAM page: a generation word (soft_slot.pgen) with bit 0
+ * "may hold blocks". A block records the word it was
  * built under and is used only while it is unchanged. Any write to such a
  * page bumps the generation: vCPU writes because the TLB never holds a
  * write tag for a code page (they all reach soft_translate), device DMA
@@ -26,7 +30,7 @@
 #include "soft_int.h"
 
 #define BLOCK_MAX   32
-#define BC_BITS     14
+#define BC_BITS     16
 #define BC_SIZE     (1u << BC_BITS)
 #define ARENA_SIZE  (64ull << 20)
 
@@ -41,6 +45,7 @@ typedef struct soft_chain {
 
 struct soft_block {
    soft_chain chain[2];
+   soft_block *hnext;        /* the next block in its hash bucket */
    const uint8_t *host;      /* first byte */
    uint32_t *pgen;           /* the page's generation word */
    uint32_t gen;             /* ... as it was when the block was built */
@@ -172,6 +177,9 @@ static soft_block *build(soft_cpu *cpu, soft_bcache *bc, const uint8_t *host, ui
    if (n == 0)
       return NULL;
    memset(b->chain, 0, sizeof(b->chain));
+   unsigned slot = slot_of(host);
+   b->hnext = bc->table[slot];
+   bc->table[slot] = b;
    b->code = NULL;
    b->chain_entry = NULL;
    b->code_rip = 0;
@@ -184,7 +192,6 @@ static soft_block *build(soft_cpu *cpu, soft_bcache *bc, const uint8_t *host, ui
    b->n = (uint8_t)n;
    b->bytes = (uint16_t)off;
    bc->used += (sizeof(soft_block) + n * sizeof(soft_insn) + 63) & ~(size_t)63;
-   bc->table[slot_of(host)] = b;
    cpu->block_stats[0]++;
    return b;
 }
@@ -240,10 +247,22 @@ soft_block *soft_block_find(soft_cpu *cpu)
    soft_bcache *bc = bcache(cpu);
    if (!bc)
       return NULL;
-   soft_block *b = bc->table[slot_of(host)];
-   if (likely(b && b->host == host && b->mkey == cpu->mode_key &&
-              b->gen == __atomic_load_n(pgen, __ATOMIC_ACQUIRE) && b->bytes <= avail))
-      return b;
+   uint32_t g = __atomic_load_n(pgen, __ATOMIC_ACQUIRE);
+   for (soft_block **pp = &bc->table[slot_of(host)], *b; (b = *pp) != NULL;) {
+      if (b->gen != g && b->pgen == pgen) {
+         *pp = b->hnext;       /* its page changed: never found again */
+         continue;
+      }
+      if (b->host == host && b->mkey == cpu->mode_key && b->gen == g && b->bytes <= avail) {
+         if (pp != &bc->table[slot_of(host)]) {
+            *pp = b->hnext;    /* to the front: the next look finds it first */
+            b->hnext = bc->table[slot_of(host)];
+            bc->table[slot_of(host)] = b;
+         }
+         return b;
+      }
+      pp = &b->hnext;
+   }
    return build(cpu, bc, host, pgen, avail);
 }
 

@@ -48,17 +48,34 @@ void soft_cpu_free(soft_cpu *cpu)
    if (st) {
       FILE *f = fopen(st, "a");
       if (f) {
-         fprintf(f, "vcpu %u: icount %llu blocks built %llu run %llu flushes %llu; translated %llu runs %llu refused %llu\n",
-                 cpu->index, (unsigned long long)cpu->icount,
-                 (unsigned long long)cpu->block_stats[0], (unsigned long long)cpu->block_stats[1],
-                 (unsigned long long)cpu->block_stats[2], (unsigned long long)cpu->jit_stats[0],
-                 (unsigned long long)cpu->jit_stats[1], (unsigned long long)cpu->jit_stats[2]);
+         soft_stats t;
+         soft_cpu_get_stats(cpu, &t);
+         fprintf(f, "vcpu %u: icount %llu blocks built %llu run %llu flushes %llu; translated %llu "
+                 "runs %llu refused %llu code %llu bytes\n", cpu->index,
+                 (unsigned long long)t.icount, (unsigned long long)t.blocks_built,
+                 (unsigned long long)t.block_runs, (unsigned long long)t.flushes,
+                 (unsigned long long)t.translated, (unsigned long long)t.translated_runs,
+                 (unsigned long long)t.refused, (unsigned long long)t.code_bytes);
          fclose(f);
       }
    }
    soft_block_free(cpu);
    free(cpu->cpuid);
    free(cpu);
+}
+
+void soft_cpu_get_stats(const soft_cpu *cpu, soft_stats *out)
+{
+   *out = (soft_stats){
+      .icount = cpu->icount,
+      .blocks_built = cpu->block_stats[0],
+      .block_runs = cpu->block_stats[1],
+      .flushes = cpu->block_stats[2],
+      .translated = cpu->jit_stats[0],
+      .translated_runs = cpu->jit_stats[1],
+      .refused = cpu->jit_stats[2],
+      .code_bytes = cpu->jit_stats[3],
+   };
 }
 
 void soft_cpu_set_user(soft_cpu *cpu, void *user)

@@ -11,6 +11,7 @@
 
 #include "soft_int.h"
 
+#define MAX_BLOCK_INSNS 63   /* the most instructions a block may have here */
 #define MAX_EXITS 96
 #define MAX_SLOW 40
 #define MAX_FIX 4

@@ -171,6 +171,20 @@ typedef struct soft_options {
 #define SOFT_TRANSLATE_ALL 1
 void soft_cpu_set_options(soft_cpu *cpu, const soft_options *o);
 
+/* What the block cache and the translator have done on this vCPU (also
+ * written to $VMWS_SOFT_STATS when the vCPU is freed). */
+typedef struct soft_stats {
+   uint64_t icount;             /* instructions retired */
+   uint64_t blocks_built;       /* decoded blocks built */
+   uint64_t block_runs;         /* blocks run (interpreted or translated) */
+   uint64_t flushes;            /* block-cache flushes */
+   uint64_t translated;         /* blocks translated */
+   uint64_t translated_runs;    /* runs of translated code */
+   uint64_t refused;            /* translations refused for a full arena */
+   uint64_t code_bytes;         /* host code written */
+} soft_stats;
+void soft_cpu_get_stats(const soft_cpu *cpu, soft_stats *out);
+
 /* Halted state (HLT executed, waiting for an interrupt): the mp_state of
  * monitor.h. */
 bool soft_cpu_halted(const soft_cpu *cpu);

@@ -295,7 +295,7 @@ struct soft_cpu {
    uint8_t mode_key;         /* what decoding depends on: mode, CS.D */
    uint64_t block_stats[3];  /* blocks built, run, flushes */
    struct soft_jit *jit;     /* translated blocks (jit.c) */
-   uint64_t jit_stats[3];    /* blocks translated, translated runs, refused */
+   uint64_t jit_stats[4];    /* blocks translated, translated runs, refused, code bytes */
    uint64_t jit_limit;       /* icount a chained block may not pass */
    uint8_t *jit_fix;         /* the unlinked exit the last block left by */
    void *jit_block;          /* the block whose code ran last */

@@ -4,7 +4,8 @@
  * run before), code and data sharing a page, writes from outside
  * (soft_mem_notify_write, as device DMA), the same linear address mapped
  * to other code after a CR3 switch or INVLPG, a chained loop whose target
- * changes, and the cache's reuse when its memory fills up. Every test runs
+ * changes, the cache's reuse when its memory fills up, and many blocks
+ * kept in it without being built again. Every test runs
  * with the translator off, on (blocks translated when hot) and translating
  * every block at once; the translator's own: a run stops after exactly the
  * instructions it was allowed, whatever blocks are linked, and a kick
@@ -207,6 +208,46 @@ static void test_arena_refill(void)
    }
 }
 
+/* Many blocks found again after their links are gone are found, not
+ * built again: 20 000 one-jump blocks share the cache's hash buckets (a
+ * table of single slots evicts thousands of them, birthday-style), and a
+ * CR3 reload between the two passes drops every link and jump-cache entry,
+ * so each block of the second pass is looked up. */
+static void test_many_blocks_kept(void)
+{
+   enum { N = 20000 };
+   machine();
+   const uint64_t entry = CODE + 0x20000;
+   for (unsigned p = 4; p < 0x21; p++)
+      shim_map4(S, cr3_a, CODE + 0x1000 * p, CODE + 0x1000 * p, PTE_P | PTE_W);
+   static uint8_t code[N * 5 + 1];
+   for (unsigned k = 0; k < N; k++) {
+      code[5 * k] = 0xe9;         /* jmp +0: to the next block */
+      memset(&code[5 * k + 1], 0, 4);
+   }
+   code[N * 5] = 0xf4;            /* hlt */
+   put(CODE, code, sizeof(code));
+   /* entry: mov cr3, rbx ; jmp CODE */
+   int32_t rel = (int32_t)(CODE - (entry + 8));
+   uint8_t e[8] = { 0x0f, 0x22, 0xdb, 0xe9 };
+   memcpy(&e[4], &rel, 4);
+   put(entry, e, sizeof(e));
+   vmm_regs r = regs();
+   r.gpr[VMM_RBX] = cr3_a;
+   soft_set_regs(S->cpu, &r);
+   CHECK_EQ(run(entry), -1);
+   soft_stats one, two;
+   soft_cpu_get_stats(S->cpu, &one);
+   CHECK_EQ(run(entry), -1);
+   soft_cpu_get_stats(S->cpu, &two);
+   CHECK_EQ(two.flushes, one.flushes);
+   CHECK(two.blocks_built == one.blocks_built, "%llu blocks built again",
+         (unsigned long long)(two.blocks_built - one.blocks_built));
+   /* a jump across a page boundary runs without a block */
+   CHECK(two.block_runs - one.block_runs >= N - (N * 5 / 0x1000 + 1), "only %llu blocks ran",
+         (unsigned long long)(two.block_runs - one.block_runs));
+}
+
 /* A program of calls, loads, stores and branches across many blocks, run
  * with every limit from 1 to 400 instructions: the state after the limit
  * is the interpreter's after exactly that many (linked blocks check the
@@ -319,6 +360,7 @@ int main(void)
       test_cr3_switch();
       test_chain_patch();
       test_arena_refill();
+      test_many_blocks_kept();
       test_exact_limit();
       test_kick_linked_loop();
       if (shim_failures != before)
