@@ -80,7 +80,7 @@ static void emit_alu8(jit_asm *a, flagstate *fs, unsigned op, int32_t dst_off, b
    flags_from(fs, alu_kind(op), 1);
 }
 
-/* More generic-handler forms: byte ALU/TEST/CMP/MOV, IMUL, ADC/SBB,
+/* More generic-handler forms: byte ALU/TEST/CMP/MOV, MUL/IMUL/DIV, ADC/SBB,
  * ROL/ROR by an immediate, NOP. */
 static bool emit_generic_form2(jit_asm *a, unsigned i, flagstate *fs)
 {
@@ -263,9 +263,67 @@ static bool emit_generic_form2(jit_asm *a, unsigned i, flagstate *fs)
       flags_from(fs, CC_LOGIC, size);
       return true;
    }
+   if (fn == op_grp3 && (size == 4 || size == 8) && (in->reg & 7) >= 4 && (in->reg & 7) <= 6 &&
+       (!mem || lm)) {
+      /* MUL/IMUL/DIV r/m (rdx:rax): the host's own instruction. Flags as
+       * alu.c leaves them: after MUL/IMUL CF = OF = the high half is
+       * significant, the rest as they were (mul_flags); after DIV CF/OF
+       * kept, SF = ZF = PF = 0, AF = 1. A DIV that would fault (a zero
+       * divisor, a quotient too wide: rdx >= divisor) and a memory
+       * operand the TLB misses run the handler. */
+      unsigned op = in->reg & 7;
+      jit_slow *s = mem || op == 6 ? add_slow(a, i, false) : NULL;
+      emit_old_flags(a, fs);
+      op_r(a, 1, 0x89, RDX, RSI);                              /* mov rsi, rdx */
+      if (mem) {
+         emit_lin(a, i);
+         emit_tlb(a, s, size, false);
+         op_m(a, w, 0x8b, RCX, RDX, NOREG, 0, 0);
+      } else {
+         op_c(a, w, 0x8b, RCX, GPR(in->rm));
+      }
+      op_c(a, w, 0x8b, RAX, GPR(VMM_RAX));
+      if (op == 6) {
+         op_c(a, w, 0x8b, RDX, GPR(VMM_RDX));
+         op_r(a, w, 0x39, RCX, RDX);                           /* cmp rdx, rcx */
+         slow_fix(a, s, jcc_fwd(a, CC_AE));
+      }
+      op_r(a, w, 0xf7, op, RCX);                               /* mul/imul/div rcx */
+      op_c(a, 1, 0x89, RAX, GPR(VMM_RAX));
+      op_c(a, 1, 0x89, RDX, GPR(VMM_RDX));
+      if (op == 6) {
+         op_r(a, 0, 0x81, 4, RSI), b4(a, FL_CF | FL_OF);       /* and esi, CF|OF */
+         op_r(a, 0, 0x81, 1, RSI), b4(a, FL_AF);               /* or esi, AF */
+      } else {
+         b1(a, 0x0f), b1(a, 0x90), b1(a, 0xc1);                /* seto cl */
+         op_r(a, 0, 0x0fb6, RCX, RCX);
+         op_r(a, 0, 0x69, RCX, RCX), b4(a, FL_CF | FL_OF);
+         op_r(a, 0, 0x81, 4, RSI), b4(a, FL_ARITH & ~(FL_CF | FL_OF));
+         op_r(a, 0, 0x09, RCX, RSI);                           /* or esi, ecx */
+      }
+      op_c(a, 0, 0xc7, 0, OFF(cc_op)), b4(a, CC_EFLAGS);
+      op_c(a, 1, 0x89, RSI, OFF(cc_src));
+      fs->kind = CC_EFLAGS;
+      fs->live = false;
+      begin_slow_resume(a, s);
+      return true;
+   }
    if ((fn == op_imul_r_rm || fn == op_imul_imm) && !mem) {
       /* CF = OF = the product does not fit; SF/ZF/AF/PF as they were
        * (mul_flags, alu.c) */
+      if (a->flags_dead[i]) {
+         if (fn == op_imul_r_rm) {
+            op_c(a, w, 0x8b, RAX, GPR(in->reg));
+            op_c(a, w, 0x0faf, RAX, GPR(in->rm));
+         } else {
+            load_imm_rcx(a, size == 8 ? in->imm : (uint32_t)in->imm);
+            op_c(a, w, 0x8b, RAX, GPR(in->rm));
+            op_r(a, w, 0x0faf, RAX, RCX);
+         }
+         op_c(a, 1, 0x89, RAX, GPR(in->reg));
+         fs->live = false;
+         return true;
+      }
       emit_old_flags(a, fs);
       if (fn == op_imul_r_rm) {
          op_c(a, w, 0x8b, RAX, GPR(in->reg));
@@ -628,6 +686,79 @@ static bool emit_generic_form(jit_asm *a, unsigned i, flagstate *fs)
    return false;
 }
 
+/* ---- flag liveness ---------------------------------------------------------------- */
+
+/* Which arithmetic flags instruction i writes (def) and reads (use), for
+ * the register forms this file emits inline and that can neither fault
+ * nor leave the block; false for everything else (memory operands, calls
+ * to handlers, branches), which the caller takes as reading them all. */
+static bool flag_effect(const jit_asm *a, unsigned i, uint32_t *def, uint32_t *use)
+{
+   const soft_insn *in = &a->insn[i];
+   soft_form f;
+   *def = *use = 0;
+   if (soft_fast_form(in, &f)) {
+      switch (f.kind) {
+      case SF_MOV_RR:
+      case SF_MOV_RI:
+      case SF_LEA:
+         return true;
+      case SF_ALU_RR:
+      case SF_ALU_RI:
+      case SF_TEST_RR:
+      case SF_TEST_RI:
+         *def = FL_ARITH;
+         return true;
+      case SF_INC:
+      case SF_DEC:
+         *def = FL_ARITH & ~FL_CF;
+         *use = FL_CF;
+         return true;
+      case SF_SHL_RI:
+      case SF_SHR_RI:
+      case SF_SAR_RI:
+         /* every flag, for a count that is not 0 (jit_emit_insn) */
+         if (!((unsigned)in->imm & (f.size == 8 ? 63 : 31)))
+            return false;
+         *def = FL_ARITH;
+         return true;
+      default:
+         return false;
+      }
+   }
+   soft_fn fn = in->fn;
+   unsigned size = in->osize;
+   if (in->lock || in->mod != 3 || (size != 4 && size != 8))
+      return fn == op_nop;
+   if (fn == op_imul_r_rm || fn == op_imul_imm) {
+      *def = FL_CF | FL_OF;       /* the others kept (emit_generic_form2) */
+      return true;
+   }
+   return fn == op_nop || (fn == op_mov_rm_imm && (in->reg & 7) == 0) || (fn == op_movsxd && size == 8) ||
+          fn == op_movzx || fn == op_movsx || (fn == op_grp3 && (in->reg & 7) == 2);
+}
+
+/* a->flags_dead[i]: no flag instruction i writes is read before another
+ * instruction of the block writes it again, and nothing in between can
+ * fault or leave; such an instruction need not compute its flags at all.
+ * Every flag is live where the block ends. */
+void jit_flag_liveness(jit_asm *a)
+{
+   uint32_t live = FL_ARITH;
+   for (unsigned i = a->n; i-- > 0;) {
+      uint32_t def, use;
+      if (!flag_effect(a, i, &def, &use)) {
+         a->flags_dead[i] = false;
+         live = FL_ARITH;
+         continue;
+      }
+      a->flags_dead[i] = def && !(def & live);
+      live = (live & ~def) | (a->flags_dead[i] ? 0 : use);
+   }
+}
+
+/* ---- one instruction ---------------------------------------------------------------- */
+
 void jit_emit_insn(jit_asm *a, unsigned i, flagstate *fs)
 {
    const soft_insn *in = &a->insn[i];
@@ -642,6 +773,7 @@ void jit_emit_insn(jit_asm *a, unsigned i, flagstate *fs)
       goto generic;
    }
    unsigned w = f.size == 8;
+   bool dead = a->flags_dead[i];
    switch (f.kind) {
    case SF_MOV_RR:
       op_c(a, w, 0x8b, RAX, GPR(in->reg));
@@ -657,24 +789,42 @@ void jit_emit_insn(jit_asm *a, unsigned i, flagstate *fs)
       op_c(a, 1, 0x89, RAX, GPR(in->reg));
       goto done_keep;
    case SF_ALU_RR:
+      if (dead && f.alu == 7)
+         goto done_keep;          /* a CMP whose flags nobody reads */
       op_c(a, w, 0x8b, RCX, GPR(in->reg));
       op_c(a, w, 0x8b, RAX, GPR(in->rm));
+      if (dead) {
+         op_r(a, w, alu_host(f.alu), RCX, RAX);
+         op_c(a, 1, 0x89, RAX, GPR(in->rm));
+         goto done_clobber;
+      }
       emit_alu(a, f.alu, f.size, in->rm);
       fs->kind = (uint8_t)alu_kind(f.alu);
       goto done_flags;
    case SF_ALU_RI:
+      if (dead && f.alu == 7)
+         goto done_keep;
       load_imm_rcx(a, f.size == 8 ? in->imm : (uint32_t)in->imm);
       op_c(a, w, 0x8b, RAX, GPR(in->rm));
+      if (dead) {
+         op_r(a, w, alu_host(f.alu), RCX, RAX);
+         op_c(a, 1, 0x89, RAX, GPR(in->rm));
+         goto done_clobber;
+      }
       emit_alu(a, f.alu, f.size, in->rm);
       fs->kind = (uint8_t)alu_kind(f.alu);
       goto done_flags;
    case SF_TEST_RR:
+      if (dead)
+         goto done_keep;
       op_c(a, w, 0x8b, RAX, GPR(in->rm));
       op_c(a, w, 0x23, RAX, GPR(in->reg));                    /* and rax, [reg] */
       emit_cc(a, CC_LOGIC, f.size, NOREG, false);
       fs->kind = CC_LOGIC;
       goto done_flags;
    case SF_TEST_RI:
+      if (dead)
+         goto done_keep;
       load_imm_rcx(a, f.size == 8 ? in->imm : (uint32_t)in->imm);
       op_c(a, w, 0x8b, RAX, GPR(in->rm));
       op_r(a, w, 0x21, RCX, RAX);
@@ -684,6 +834,12 @@ void jit_emit_insn(jit_asm *a, unsigned i, flagstate *fs)
    case SF_INC:
    case SF_DEC:
       /* CF is kept: rdx = the guest's CF, then the host's CF = it */
+      if (dead) {
+         op_c(a, w, 0x8b, RAX, GPR(in->rm));
+         op_r(a, w, 0xff, f.kind == SF_INC ? 0 : 1, RAX);
+         op_c(a, 1, 0x89, RAX, GPR(in->rm));
+         goto done_clobber;
+      }
       if (make_live(a, fs)) {
          b1(a, 0x0f), b1(a, 0x92), b1(a, 0xc2);                /* setc dl */
          op_r(a, 0, 0x0fb6, RDX, RDX);                         /* movzx edx, dl */
@@ -725,6 +881,8 @@ void jit_emit_insn(jit_asm *a, unsigned i, flagstate *fs)
       op_c(a, w, 0x8b, RAX, GPR(in->rm));
       op_r(a, w, 0xc1, ext, RAX), b1(a, (unsigned)in->imm);
       op_c(a, 1, 0x89, RAX, GPR(in->rm));
+      if (dead)
+         goto done_clobber;
       b1(a, 0x9c);                                             /* pushfq */
       b1(a, 0x59);                                             /* pop rcx */
       op_r(a, 0, 0x81, 4, RCX), b4(a, FL_CF | FL_PF | FL_ZF | FL_SF);

@@ -35,6 +35,7 @@
  * and translated 52 000 blocks.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -64,6 +65,7 @@ struct soft_jit {
    jit_jc jc[JC_SIZE];
    uint8_t *rw, *rx;
    size_t used;
+   FILE *perfmap;             /* $VMWS_SOFT_PERFMAP: /tmp/perf-PID.map for perf */
    /* a linkable exit: the fields soft_jit_link patches, from its start */
    unsigned link_cpl, link_gen, link_rel;
 };
@@ -95,6 +97,11 @@ static struct soft_jit *jit_get(soft_cpu *cpu)
       }
    }
    close(fd);
+   if (getenv("VMWS_SOFT_PERFMAP")) {
+      char path[64];
+      snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+      j->perfmap = fopen(path, "a");
+   }
    cpu->jit_jc = j->jc;
    return j->rw ? j : NULL;
 }
@@ -147,6 +154,8 @@ void soft_jit_free(soft_cpu *cpu)
       munmap(j->rw, ARENA_SIZE);
       munmap(j->rx, ARENA_SIZE);
    }
+   if (j->perfmap)
+      fclose(j->perfmap);
    free(j);
    cpu->jit = NULL;
 }
@@ -415,6 +424,7 @@ bool soft_jit_compile(soft_cpu *cpu, const soft_insn *insn, unsigned n, uint64_t
    a.gen = gen;
    a.j = j;
 
+   jit_flag_liveness(&a);
    emit_prologue(&a);
    flagstate fs = { false, KIND_UNKNOWN, 0, false };
    for (unsigned i = 0; i < n && !a.full; i++)
@@ -428,6 +438,9 @@ bool soft_jit_compile(soft_cpu *cpu, const soft_insn *insn, unsigned n, uint64_t
    }
    size_t len = (size_t)(a.p - a.start);
    cpu->jit_stats[3] += len;
+   if (j->perfmap)
+      fprintf(j->perfmap, "%lx %zx guest_%llx_vcpu%u\n", (unsigned long)(uintptr_t)a.rx, len,
+              (unsigned long long)rip, cpu->index);
    j->used += (len + 15) & ~(size_t)15;
    cpu->jit_stats[0]++;
    out->entry = (soft_jit_fn)(void *)a.rx;

@@ -70,6 +70,7 @@ typedef struct jit_asm {
    uint8_t *epilogue;
    uint8_t *dyn_fix[MAX_EXITS];   /* jumps to the jump-cache lookup */
    unsigned ndyn;
+   bool flags_dead[MAX_BLOCK_INSNS];   /* instruction i's flags: overwritten unread */
 } jit_asm;
 
 static inline void b1(jit_asm *a, unsigned v)
@@ -473,5 +474,7 @@ static inline void begin_slow_resume(jit_asm *a, jit_slow *s)
 /* jit-forms.c: instruction i of the block, with fs the host flags' state
  * before it (updated). */
 void jit_emit_insn(jit_asm *a, unsigned i, flagstate *fs);
+/* jit-forms.c: a->flags_dead for the block. */
+void jit_flag_liveness(jit_asm *a);
 
 #endif

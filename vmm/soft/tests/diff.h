@@ -32,6 +32,8 @@ typedef struct diff_case {
    uint32_t flag_mask;      /* flags compared (default DIFF_FLAGS) */
    bool fpu;                /* compare the FPU state (fx) too */
    unsigned ignore_off, ignore_len;   /* data bytes not compared (FXSAVE's FOP/FIP/FDP) */
+   bool cr2_in_page;        /* a #PF's CR2 need only be in the same page: a store of many
+                             * fields, written in the CPU's own order (FNSAVE) */
    char desc[96];
    /* everything above is cleared before each case */
    uint8_t fx[DIFF_FX_SIZE] __attribute__((aligned(16)));

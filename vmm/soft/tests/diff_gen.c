@@ -933,6 +933,109 @@ static bool gen_flags(diff_case *c, unsigned i)
    return true;
 }
 
+/* Chains of 2-8 register instructions that write and read flags: ALU,
+ * TEST, INC/DEC, shifts, IMUL, and SETcc/CMOVcc/Jcc/ADC/SBB reading them
+ * in between. The translator skips the flag work of an instruction whose
+ * flags a later one overwrites before anything reads them; every read in
+ * the chain and the flags at its end must still be exact. */
+static bool gen_flagchain(diff_case *c, unsigned i)
+{
+   begin(c, "flagchain");
+   for (unsigned r = 0; r < 16; r++) {
+      if (r != 4 && rnd(2))
+         c->gpr[r] = regval(rand_size());
+   }
+   unsigned n = 2 + rnd(7);
+   for (unsigned k = 0; k < n; k++) {
+      unsigned size = rnd(6) ? (rnd(2) ? 8 : 4) : rand_size();
+      unsigned dst, src = rnd(16), cc = rnd(16);
+      do dst = rnd(16); while (dst == 4 || (dst & 7) == 4);
+      uint8_t opc[2];
+      insn_spec s = { .osize = size, .rm_reg = (int)dst, .reg = src, .nopc = 1, .opc = opc };
+      switch (rnd(12)) {
+      case 0: case 1: case 2:       /* ADD OR ADC SBB AND SUB XOR CMP r/m, r */
+         opc[0] = (uint8_t)(rnd(8) * 8 + (size == 1 ? 0 : 1));
+         emit(&s);
+         break;
+      case 3:                       /* the same with an imm8 */
+         s.osize = size == 1 ? 4 : size;
+         opc[0] = 0x83;
+         s.reg = rnd(8);
+         emit(&s);
+         b1((uint8_t)rnd(256));
+         break;
+      case 4:                       /* TEST */
+         opc[0] = size == 1 ? 0x84 : 0x85;
+         emit(&s);
+         break;
+      case 5:                       /* INC/DEC */
+         opc[0] = size == 1 ? 0xfe : 0xff;
+         s.reg = rnd(2);
+         emit(&s);
+         break;
+      case 6: {                     /* SHL/SHR/SAR by an immediate */
+         static const unsigned ext[3] = { 4, 5, 7 };
+         opc[0] = size == 1 ? 0xc0 : 0xc1;
+         s.reg = ext[rnd(3)];
+         emit(&s);
+         b1(rnd(2) ? (uint8_t)(1 + rnd(size * 8 - 1)) : shift_count(size));
+         break;
+      }
+      case 7:                       /* IMUL r, r/m (, imm8) */
+         s.osize = size == 1 ? 4 : size;
+         s.reg = dst;
+         s.rm_reg = (int)src;
+         if (rnd(2)) {
+            opc[0] = 0x0f;
+            opc[1] = 0xaf;
+            s.nopc = 2;
+            emit(&s);
+         } else {
+            opc[0] = 0x6b;
+            emit(&s);
+            b1((uint8_t)rnd(256));
+         }
+         break;
+      case 8:                       /* MOV or NOT: no flags */
+         if (rnd(2)) {
+            opc[0] = size == 1 ? 0x88 : 0x89;
+         } else {
+            opc[0] = size == 1 ? 0xf6 : 0xf7;
+            s.reg = 2;
+         }
+         emit(&s);
+         break;
+      case 9:                       /* SETcc */
+         opc[0] = 0x0f;
+         opc[1] = (uint8_t)(0x90 + cc);
+         s.nopc = 2;
+         s.osize = 1;
+         s.reg = 0;
+         emit(&s);
+         break;
+      case 10:                      /* CMOVcc */
+         opc[0] = 0x0f;
+         opc[1] = (uint8_t)(0x40 + cc);
+         s.nopc = 2;
+         s.osize = rnd(2) ? 8 : 4;
+         s.reg = dst;
+         s.rm_reg = (int)src;
+         emit(&s);
+         break;
+      default:                      /* Jcc over a MOV */
+         b1((uint8_t)(0x70 + cc));
+         b1(5);
+         b1((uint8_t)(0xb8 + (dst & 7)));
+         imm(0x13579bdf, 4);
+         break;
+      }
+   }
+   end_insn();
+   finish();
+   set_desc("%u instructions", n);
+   return true;
+}
+
 /* string instructions with REP prefixes and address-size */
 static bool gen_string(diff_case *c, unsigned i)
 {
@@ -1259,6 +1362,7 @@ const diff_group diff_groups[] = {
    { "xchg", gen_xchg, 9000 },
    { "move", gen_move, 14000 },
    { "flags", gen_flags, 12000 },
+   { "flagchain", gen_flagchain, 12000 },
    { "string", gen_string, 10000 },
    { "stack", gen_stack, 8000 },
    { "branch", gen_branch, 3000 },

@@ -208,6 +208,26 @@ static void test_arena_refill(void)
    }
 }
 
+/* A block that ends at its page's end, not at a branch, leaves its flags
+ * for the next block: the CMP that is the page's last instruction sets
+ * the CF the SETB on the next page reads (XOR cleared it before). */
+static void test_flags_at_page_end(void)
+{
+   machine();
+   /* CODE+0xffa: xor ecx, ecx ; mov eax, edi ; cmp eax, ebx ;
+    * CODE+0x1000: setb cl ; hlt */
+   PUT(CODE + 0xffa, 0x31, 0xc9, 0x89, 0xf8, 0x39, 0xd8);
+   PUT(CODE + 0x1000, 0x0f, 0x92, 0xc1, 0xf4);
+   for (unsigned round = 0; round < 3; round++) {
+      vmm_regs r = regs();
+      r.gpr[VMM_RDI] = 1;          /* eax = 1 < ebx = 2: CF = 1 */
+      r.gpr[VMM_RBX] = 2;
+      soft_set_regs(S->cpu, &r);
+      CHECK_EQ(run(CODE + 0xffa), -1);
+      CHECK_EQ(regs().gpr[VMM_RCX], 1);
+   }
+}
+
 /* Many blocks found again after their links are gone are found, not
  * built again: 20 000 one-jump blocks share the cache's hash buckets (a
  * table of single slots evicts thousands of them, birthday-style), and a
@@ -361,6 +381,7 @@ int main(void)
       test_chain_patch();
       test_arena_refill();
       test_many_blocks_kept();
+      test_flags_at_page_end();
       test_exact_limit();
       test_kick_linked_loop();
       if (shim_failures != before)
