@@ -52,6 +52,21 @@ static void emit_carry_in(jit_asm *a, flagstate *fs)
    op_r(a, 0, 0x0fba, 4, RAX), b1(a, 0);                       /* bt eax, 0 */
 }
 
+/* reg = instruction i's r/m operand of size 4 or 8: the register, or
+ * memory read through the TLB (a miss to s). rcx, rdx clobbered for
+ * memory. */
+static void load_rm(jit_asm *a, unsigned i, jit_slow *s, unsigned size, int reg)
+{
+   const soft_insn *in = &a->insn[i];
+   if (in->mod != 3) {
+      emit_lin(a, i);
+      emit_tlb(a, s, size, false);
+      op_m(a, size == 8, 0x8b, reg, RDX, NOREG, 0, 0);
+   } else {
+      op_c(a, size == 8, 0x8b, reg, GPR(in->rm));
+   }
+}
+
 static void eager_flags_rdx(jit_asm *a, flagstate *fs)
 {
    op_c(a, 0, 0xc7, 0, OFF(cc_op)), b4(a, CC_EFLAGS);
@@ -105,13 +120,7 @@ static bool emit_generic_form2(jit_asm *a, unsigned i, flagstate *fs)
        * pushed), on through the jump cache */
       bool call = (in->reg & 7) == 2;
       jit_slow *s = add_slow(a, i, false);
-      if (mem) {
-         emit_lin(a, i);
-         emit_tlb(a, s, 8, false);
-         op_m(a, 1, 0x8b, RSI, RDX, NOREG, 0, 0);
-      } else {
-         op_c(a, 1, 0x8b, RSI, GPR(in->rm));
-      }
+      load_rm(a, i, s, 8, RSI);
       op_r(a, 1, 0x89, RSI, RDX);
       op_r(a, 1, 0xc1, 4, RDX), b1(a, 16);
       op_r(a, 1, 0xc1, 7, RDX), b1(a, 16);
@@ -275,13 +284,7 @@ static bool emit_generic_form2(jit_asm *a, unsigned i, flagstate *fs)
       jit_slow *s = mem || op == 6 ? add_slow(a, i, false) : NULL;
       emit_old_flags(a, fs);
       op_r(a, 1, 0x89, RDX, RSI);                              /* mov rsi, rdx */
-      if (mem) {
-         emit_lin(a, i);
-         emit_tlb(a, s, size, false);
-         op_m(a, w, 0x8b, RCX, RDX, NOREG, 0, 0);
-      } else {
-         op_c(a, w, 0x8b, RCX, GPR(in->rm));
-      }
+      load_rm(a, i, s, size, RCX);
       op_c(a, w, 0x8b, RAX, GPR(VMM_RAX));
       if (op == 6) {
          op_c(a, w, 0x8b, RDX, GPR(VMM_RDX));
@@ -537,13 +540,7 @@ static bool emit_sse_form(jit_asm *a, unsigned i, flagstate *fs)
       s = add_slow(a, i, false);
       emit_sse_check(a, fs, s);
       if (op == 0x16e) {
-         if (mem) {
-            emit_lin(a, i);
-            emit_tlb(a, s, sz, false);
-            op_m(a, rexw, 0x8b, RAX, RDX, NOREG, 0, 0);
-         } else {
-            op_c(a, rexw, 0x8b, RAX, GPR(in->rm));
-         }
+         load_rm(a, i, s, sz, RAX);
          op_c(a, 1, 0x89, RAX, xmm_off(a, in->reg));           /* low 64 (zero-extended) */
          op_c(a, 1, 0xc7, 0, xmm_off(a, in->reg) + 8), b4(a, 0);
       } else {

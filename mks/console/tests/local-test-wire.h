@@ -106,4 +106,27 @@ raw_read(int fd, void *buf, size_t n, int *fd_out)
    return true;
 }
 
+/* Send buf on fd, with descriptor pass attached unless it is -1. */
+static inline void
+send_with_fd(int fd, const void *buf, size_t n, int pass)
+{
+   union {
+      struct cmsghdr h;
+      char b[CMSG_SPACE(sizeof(int))];
+   } cm;
+   memset(&cm, 0, sizeof cm);
+   struct iovec iov = { (void *)buf, n };
+   struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+   if (pass >= 0) {
+      mh.msg_control = cm.b;
+      mh.msg_controllen = sizeof cm.b;
+      struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+      h->cmsg_level = SOL_SOCKET;
+      h->cmsg_type = SCM_RIGHTS;
+      h->cmsg_len = CMSG_LEN(sizeof(int));
+      memcpy(CMSG_DATA(h), &pass, sizeof pass);
+   }
+   g_assert_cmpint(sendmsg(fd, &mh, MSG_NOSIGNAL), ==, (ssize_t)n);
+}
+
 #endif

@@ -137,20 +137,7 @@ test_malformed(void)
       put32(pl + 8, 1);
       n = make_msg(m, MKS_LOCAL_MAGIC, 1, MKS_LOCAL_MSG_KEY, 12, pl, 12);
       int pass = open("/dev/null", O_RDONLY | O_CLOEXEC);
-      union {
-         struct cmsghdr h;
-         char b[CMSG_SPACE(sizeof(int))];
-      } cm;
-      memset(&cm, 0, sizeof cm);
-      struct iovec iov = { m, n };
-      struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-                           .msg_controllen = sizeof cm.b };
-      struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
-      h->cmsg_level = SOL_SOCKET;
-      h->cmsg_type = SCM_RIGHTS;
-      h->cmsg_len = CMSG_LEN(sizeof(int));
-      memcpy(CMSG_DATA(h), &pass, sizeof pass);
-      g_assert_cmpint(sendmsg(fd, &mh, MSG_NOSIGNAL), ==, (ssize_t)n);
+      send_with_fd(fd, m, n, pass);
       close(pass);
       char *bye = raw_until_eof(fd);
       g_assert_nonnull(bye);

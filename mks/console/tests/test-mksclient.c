@@ -79,28 +79,6 @@ surface_msg(uint8_t *m, uint16_t type, uint32_t w, uint32_t h, uint32_t stride, 
    return make_msg(m, MKS_LOCAL_MAGIC, 1, type, 24, pl, 24);
 }
 
-static void
-send_with_fd(int fd, const void *buf, size_t n, int pass)
-{
-   union {
-      struct cmsghdr h;
-      char b[CMSG_SPACE(sizeof(int))];
-   } cm;
-   memset(&cm, 0, sizeof cm);
-   struct iovec iov = { (void *)buf, n };
-   struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-   if (pass >= 0) {
-      mh.msg_control = cm.b;
-      mh.msg_controllen = sizeof cm.b;
-      struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
-      h->cmsg_level = SOL_SOCKET;
-      h->cmsg_type = SCM_RIGHTS;
-      h->cmsg_len = CMSG_LEN(sizeof(int));
-      memcpy(CMSG_DATA(h), &pass, sizeof pass);
-   }
-   g_assert_cmpint(sendmsg(fd, &mh, MSG_NOSIGNAL), ==, (ssize_t)n);
-}
-
 typedef struct fake_job {
    fake *f;
    uint8_t msg[512];
